@@ -1,0 +1,22 @@
+using Yarp.ReverseProxy.Forwarder;
+using XksGrpc.Broker.V1;
+using XksGrpc.Edge.Errors;
+
+namespace XksGrpc.Edge.Forwarding;
+
+/// <summary>
+/// What a YARP transport failure means for KMS: the broker could not be reached in time →
+/// 503 DependencyTimeoutException; anything else that went wrong on the hop → 500 InternalException.
+/// </summary>
+internal static class ForwardingErrors
+{
+    public static XksFailure ToFailure(ForwarderError? error, int statusCode) => error switch
+    {
+        ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.NoAvailableDestinations
+            or ForwarderError.RequestBodyDestination or ForwarderError.RequestCreation =>
+            new XksFailure(XksErrorName.DependencyTimeoutException, "The key manager broker could not be reached in time."),
+        null when statusCode is 503 or 504 or 502 =>
+            new XksFailure(XksErrorName.DependencyTimeoutException, "No key manager broker is available."),
+        _ => new XksFailure(XksErrorName.InternalException, "Forwarding to the key manager broker failed."),
+    };
+}

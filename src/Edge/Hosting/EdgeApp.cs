@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using XksGrpc.Edge.Configuration;
+using XksGrpc.Edge.Hosting;
+using XksGrpc.Edge.Logging;
+using XksGrpc.Edge.Pipeline;
+
+namespace XksGrpc.Edge;
+
+/// <summary>
+/// The edge process (issue 3): the XKS Proxy API over HTTPS (spec), authenticated, validated and
+/// forwarded through YARP to the broker's gRPC. <see cref="Build(string[])"/> takes the serve
+/// arguments (<c>[serve] --config &lt;edge.json&gt;</c>) so tests can host the edge in-process.
+/// </summary>
+public static class EdgeApp
+{
+    public static WebApplication Build(string[] args) => Build(args, configure: null);
+
+    internal static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
+    {
+        var configPath = EdgeCommandLine.FindConfigPath(args)
+            ?? throw new ArgumentException("Missing --config <edge.json>.", nameof(args));
+        configPath = Path.GetFullPath(configPath);
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // The configuration file, then the environment (Edge__...) so that it can override the file.
+        builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: false);
+        builder.Configuration.AddEnvironmentVariables();
+
+        builder.Services.AddEdgeConfiguration(builder.Configuration, new EdgeConfigLocation(Path.GetDirectoryName(configPath)!));
+        builder.Services.AddEdgeTls();
+        builder.WebHost.UseEdgeKestrel();
+        builder.Services.AddXksPipeline();
+        builder.Services.AddBrokerForwarding();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+
+        // Fail fast, with every configuration problem at once, before anything listens.
+        var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
+        if (app.Services.GetService<IRequestAuthenticator>() is null)
+        {
+            throw new InvalidOperationException("No SigV4 request authenticator is registered.");
+        }
+
+        EdgeLog.EdgeStarting(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Edge"),
+            options.Keystores.Count, options.Brokers.Destinations.Count, options.Brokers.Deadline.TotalMilliseconds);
+
+        app.UseXksEntry();
+        app.MapPing();
+        app.MapXksProxy();
+        return app;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using XksGrpc.Edge.Configuration;
+using XksGrpc.Edge.Tls;
+
+namespace XksGrpc.Edge.Hosting;
+
+/// <summary>
+/// Kestrel for the XKS endpoint (spec, "API content type"): HTTPS only, TLS 1.2/1.3 with the
+/// cipher-suite policy, ALPN h2 and http/1.1 (falling back to HTTP/1.1), the PEM certificate
+/// with reload, optional client certificates checked during the handshake, and limits that keep
+/// slow or oversized requests from tying the edge up.
+/// </summary>
+internal static class EdgeKestrel
+{
+    public static IWebHostBuilder UseEdgeKestrel(this IWebHostBuilder webHost)
+    {
+        webHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var services = kestrel.ApplicationServices;
+            var options = services.GetRequiredService<IOptions<EdgeOptions>>().Value;
+            var certificates = services.GetRequiredService<ServerCertificateStore>();
+            var clientValidator = services.GetService<IClientCertificateValidator>();
+            if (options.Tls.ClientCertificate.Required && clientValidator is null)
+            {
+                throw new InvalidOperationException(
+                    "Edge:Tls:ClientCertificate:Required is true but no client-certificate validator is registered.");
+            }
+
+            kestrel.AddServerHeader = false;
+            var limits = kestrel.Limits;
+            limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
+            limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
+            limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+            limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+            limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            limits.MaxRequestLineSize = 8 * 1024;
+            limits.Http2.MaxStreamsPerConnection = 256;
+
+            var cipherSuites = TlsPolicy.CreateCipherSuitesPolicy();
+            Action<ListenOptions> configure = listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https =>
+                {
+                    https.SslProtocols = TlsPolicy.Protocols;
+                    https.ServerCertificateSelector = (_, _) => certificates.Current;
+                    https.HandshakeTimeout = TimeSpan.FromSeconds(10);
+                    https.CheckCertificateRevocation = false;
+                    if (options.Tls.ClientCertificate.Required)
+                    {
+                        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = (certificate, chain, errors) => clientValidator!.Validate(certificate, chain, errors);
+                    }
+                    else
+                    {
+                        https.ClientCertificateMode = ClientCertificateMode.NoCertificate;
+                    }
+
+                    if (cipherSuites is not null)
+                    {
+                        https.OnAuthenticate = (_, ssl) => ssl.CipherSuitesPolicy = cipherSuites;
+                    }
+                });
+            };
+
+            var address = options.Listen.Address;
+            if (address is "*" or "any")
+            {
+                kestrel.ListenAnyIP(options.Listen.Port, configure);
+            }
+            else if (address == "localhost")
+            {
+                kestrel.ListenLocalhost(options.Listen.Port, configure);
+            }
+            else
+            {
+                kestrel.Listen(IPAddress.Parse(address), options.Listen.Port, configure);
+            }
+        });
+        return webHost;
+    }
+}

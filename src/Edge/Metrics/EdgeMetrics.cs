@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace XksGrpc.Edge.Metrics;
+
+/// <summary>
+/// The edge's OpenTelemetry-ready instruments (meter "XksGrpc.Edge"); exporters are added by
+/// issue 6. Tags are low-cardinality and never carry secrets or key material.
+/// </summary>
+internal sealed class EdgeMetrics : IDisposable
+{
+    public const string MeterName = "XksGrpc.Edge";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _brokerDuration;
+    private readonly Counter<long> _throttled;
+
+    public EdgeMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        _requests = _meter.CreateCounter<long>("xks.edge.requests", "{request}", "XKS requests by API, keystore and outcome.");
+        _duration = _meter.CreateHistogram<double>("xks.edge.request.duration", "s", "End-to-end duration of XKS requests at the edge.");
+        _brokerDuration = _meter.CreateHistogram<double>("xks.edge.broker.duration", "s", "Duration of the broker hop (gRPC call).");
+        _throttled = _meter.CreateCounter<long>("xks.edge.throttled", "{request}", "Requests shed with ThrottlingException, by reason.");
+    }
+
+    public void RequestCompleted(string api, string keystore, string outcome, double seconds)
+    {
+        var tags = new TagList
+        {
+            { "xks.api", api },
+            { "xks.keystore", keystore },
+            { "xks.outcome", outcome },
+        };
+        _requests.Add(1, tags);
+        _duration.Record(seconds, tags);
+    }
+
+    public void BrokerCallCompleted(string api, double seconds)
+        => _brokerDuration.Record(seconds, new KeyValuePair<string, object?>("xks.api", api));
+
+    public void Throttled(string keystore, string reason)
+        => _throttled.Add(1, new KeyValuePair<string, object?>("xks.keystore", keystore), new KeyValuePair<string, object?>("xks.reason", reason));
+
+    public void Dispose() => _meter.Dispose();
+}
