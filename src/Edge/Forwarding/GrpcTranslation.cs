@@ -197,10 +197,10 @@ internal sealed class GrpcTranslation
 
                 await JsonResponse.WriteAsync(context, new EncryptResponseBody(
                     reply.Ciphertext.Memory,
-                    reply.CiphertextMetadata.Length == 0 ? null : reply.CiphertextMetadata.Memory,
+                    reply.CiphertextMetadata.Length == 0 ? (ReadOnlyMemory<byte>?)null : reply.CiphertextMetadata.Memory,
                     reply.InitializationVector.Memory,
                     reply.AuthenticationTag.Memory,
-                    exchange.CdivRequested ? reply.CiphertextDataIntegrityValue.Memory : null), XksJsonContext.Default.EncryptResponseBody);
+                    exchange.CdivRequested ? reply.CiphertextDataIntegrityValue.Memory : (ReadOnlyMemory<byte>?)null), XksJsonContext.Default.EncryptResponseBody);
                 return null;
             }
 

@@ -60,6 +60,7 @@ internal static class EdgeServiceCollectionExtensions
     {
         services.AddSingleton<BrokerEndpoints>();
         services.AddSingleton<BrokerLiveness>();
+        services.AddHostedService<BrokerWarmup>();
         services.AddSingleton<GrpcTranslation>();
         services.AddSingleton<IProxyConfigProvider, BrokerProxyConfigProvider>();
         services.AddSingleton<IForwarderHttpClientFactory, BrokerHttpClientFactory>();
