@@ -50,9 +50,9 @@ internal sealed class XksEntryMiddleware(
         if (!HttpMethods.IsPost(request.Method))
         {
             // Spec: a GET (or any other method) on an XKS URI MUST be rejected with 405.
+            context.Response.OnStarting(static state => { ((HttpResponse)state).Headers[HeaderNames.Allow] = "POST"; return Task.CompletedTask; }, context.Response);
             await XksErrorWriter.WriteAsync(context, XksErrorName.ValidationException,
                 $"The method {Truncate(request.Method)} is not allowed; XKS Proxy API requests use POST.", StatusCodes.Status405MethodNotAllowed);
-            context.Response.Headers[HeaderNames.Allow] = "POST";
             EdgeLog.RejectedPath(logger, request.Method, Truncate(path), "MethodNotAllowed", StatusCodes.Status405MethodNotAllowed);
             metrics.RequestCompleted(ApiNames.Of(route.Api), route.Keystore.Name, "MethodNotAllowed", Stopwatch.GetElapsedTime(start).TotalSeconds);
             return;

@@ -46,6 +46,7 @@ public sealed class EdgeWithBrokerFixture : IAsyncLifetime
         for (var attempt = 0; attempt < 10; attempt++)
         {
             var health = await Client.PostAsync("/ks1/kms/xks/v1/health", XksBodies.Health(), Ks1);
+            await Client.PostAsync("/ks1/kms/xks/v1/keys/non_existing_key/metadata", XksBodies.KeyMetadata(), Ks1);
             var http2 = await Client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), Ks1, System.Net.HttpVersion.Version20);
             if (health.Status == System.Net.HttpStatusCode.OK && http2.Status == System.Net.HttpStatusCode.OK)
             {
