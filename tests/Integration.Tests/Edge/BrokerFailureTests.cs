@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Net;
+using XksGrpc.Integration.Tests.Infrastructure;
+
+namespace XksGrpc.Integration.Tests.Edge;
+
+/// <summary>A missing, dying or slow broker: the edge answers the spec's JSON error within its deadline.</summary>
+public sealed class BrokerFailureTests : IAsyncLifetime
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("xksgrpc-it-").FullName;
+    private TestPki _pki = null!;
+
+    public Task InitializeAsync()
+    {
+        _pki = TestPki.Create(_directory);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task NoBroker_IsDependencyTimeout_AndPingIs503()
+    {
+        var config = EdgeHost.WriteConfig(_directory, Path.Combine(_directory, "absent.sock"), EdgeHost.DefaultCredentials);
+        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+
+        var ping = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri(edge.BaseAddress, "/ping")));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ping.Status);
+
+        var reply = await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, reply.Status);
+        Assert.Equal("DependencyTimeoutException", reply.ErrorName);
+        Assert.Equal("application/json", reply.ContentType);
+    }
+
+    [Fact]
+    public async Task SlowBroker_IsDependencyTimeoutWithinTheDeadline()
+    {
+        var socket = Path.Combine(_directory, "broker.sock");
+        await using var broker = await FakeBroker.StartAsync(socket);
+        var config = EdgeHost.WriteConfig(_directory, socket, EdgeHost.DefaultCredentials);
+        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        await client.WaitUntilReadyAsync();
+        await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+
+        broker.State.Delay = TimeSpan.FromSeconds(2);
+        var watch = Stopwatch.StartNew();
+        var reply = await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+        watch.Stop();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, reply.Status);
+        Assert.Equal("DependencyTimeoutException", reply.ErrorName);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.5), $"answered after {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task BrokerStoppedAndRestarted_FailsCleanlyThenRecoversWithoutRestartingTheEdge()
+    {
+        var socket = Path.Combine(_directory, "broker.sock");
+        var broker = await FakeBroker.StartAsync(socket);
+        var config = EdgeHost.WriteConfig(_directory, socket, EdgeHost.DefaultCredentials);
+        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        await client.WaitUntilReadyAsync();
+        var credential = EdgeHost.DefaultCredentials[0];
+
+        await broker.DisposeAsync();
+        var down = await client.PostAsync("/ks1/kms/xks/v1/keys/foo/metadata", XksBodies.KeyMetadata(), credential);
+        Assert.Contains(down.ErrorName, new[] { "DependencyTimeoutException", "InternalException" });
+
+        await using var again = await FakeBroker.StartAsync(socket);
+        var until = DateTime.UtcNow.AddSeconds(15);
+        XksClient.Reply reply;
+        do
+        {
+            await Task.Delay(100);
+            reply = await client.PostAsync("/ks1/kms/xks/v1/keys/foo/metadata", XksBodies.KeyMetadata(), credential);
+        }
+        while (reply.Status != HttpStatusCode.OK && DateTime.UtcNow < until);
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+    }
+}
