@@ -31,7 +31,13 @@ public static class EdgeApp
             ContentRootPath = AppContext.BaseDirectory,
         });
 
-        // The configuration file, then the environment (Edge__...) so that it can override the file.
+        // Quiet framework defaults (two extra lines per request otherwise), then the configuration
+        // file, then the environment (Edge__...) so that each can override the one before.
+        builder.Configuration.AddInMemoryCollection(
+        [
+            new("Logging:LogLevel:Microsoft.AspNetCore", "Warning"),
+            new("Logging:LogLevel:Yarp", "Warning"),
+        ]);
         builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: false);
         builder.Configuration.AddEnvironmentVariables();
 

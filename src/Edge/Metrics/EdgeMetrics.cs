@@ -26,6 +26,10 @@ internal sealed class EdgeMetrics : IDisposable
         _throttled = _meter.CreateCounter<long>("xks.edge.throttled", "{request}", "Requests shed with ThrottlingException, by reason.");
     }
 
+    /// <summary>Publishes the server certificate's days to expiry (like KMS's XksProxyCertificateDaysToExpire).</summary>
+    public void ObserveCertificateDaysToExpiry(Func<int> daysToExpiry)
+        => _meter.CreateObservableGauge("xks.edge.tls.certificate.days_to_expiry", daysToExpiry, "d", "Days until the server certificate expires.");
+
     public void RequestCompleted(string api, string keystore, string outcome, double seconds)
     {
         var tags = new TagList

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using XksGrpc.Edge.Configuration;
 using XksGrpc.Edge.Logging;
+using XksGrpc.Edge.Metrics;
 
 namespace XksGrpc.Edge.Tls;
 
@@ -26,7 +27,7 @@ internal sealed class ServerCertificateStore : IDisposable
     private (DateTime, DateTime, long, long) _stamp;
     private ITimer? _debounce;
 
-    public ServerCertificateStore(IOptions<EdgeOptions> options, ILogger<ServerCertificateStore> logger, TimeProvider time)
+    public ServerCertificateStore(IOptions<EdgeOptions> options, ILogger<ServerCertificateStore> logger, TimeProvider time, EdgeMetrics metrics)
     {
         _certificateFile = options.Value.Tls.CertificateFile;
         _keyFile = options.Value.Tls.KeyFile;
@@ -52,6 +53,7 @@ internal sealed class ServerCertificateStore : IDisposable
         }
 
         _poll = time.CreateTimer(_ => ReloadIfChanged(), null, PollInterval, PollInterval);
+        metrics.ObserveCertificateDaysToExpiry(() => DaysToExpiry);
     }
 
     /// <summary>The certificate presented to new TLS connections.</summary>

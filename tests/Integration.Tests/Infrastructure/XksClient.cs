@@ -46,6 +46,13 @@ internal sealed class XksClient : IDisposable
     {
         var body = Encoding.UTF8.GetBytes(json);
         var headers = SdkSigner.Sign(BaseAddress, path, body, credential.AccessKeyId, credential.Secret, region);
+        return await PostSignedAsync(path, body, headers, version, tamper);
+    }
+
+    /// <summary>Sends a body with headers signed earlier (replays within the 5-minute window).</summary>
+    public async Task<Reply> PostSignedAsync(string path, byte[] body, IReadOnlyDictionary<string, string> headers, Version? version = null,
+        Action<HttpRequestMessage>? tamper = null)
+    {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(BaseAddress, path))
         {
             Version = version ?? HttpVersion.Version11,
