@@ -189,7 +189,7 @@ internal sealed class GrpcTranslation
             case XksApi.Encrypt:
             {
                 var reply = EncryptResponse.Parser.ParseFrom(message.Span);
-                var problem = ReplyChecks.Encrypt(reply, exchange.CdivRequested);
+                var problem = ReplyChecks.Encrypt(reply, exchange.CdivRequested, exchange.DataLength);
                 if (problem is not null)
                 {
                     return Unusable(exchange, problem);
@@ -207,6 +207,11 @@ internal sealed class GrpcTranslation
             case XksApi.Decrypt:
             {
                 var reply = DecryptResponse.Parser.ParseFrom(message.Span);
+                if (reply.Plaintext.Length != exchange.DataLength)
+                {
+                    return Unusable(exchange, "Decrypt reply plaintext is not as long as the ciphertext");
+                }
+
                 await JsonResponse.WriteAsync(context, new DecryptResponseBody(reply.Plaintext.Memory), XksJsonContext.Default.DecryptResponseBody);
                 return null;
             }
@@ -277,8 +282,13 @@ internal sealed class GrpcTranslation
 /// <summary>Checks a broker reply against the spec's constraints before it reaches KMS.</summary>
 internal static class ReplyChecks
 {
-    public static string? Encrypt(EncryptResponse reply, bool cdivRequested)
+    public static string? Encrypt(EncryptResponse reply, bool cdivRequested, int plaintextLength)
     {
+        if (reply.Ciphertext.Length != plaintextLength)
+        {
+            return "Encrypt reply ciphertext is not as long as the plaintext";
+        }
+
         if (reply.InitializationVector.Length is not (12 or 16))
         {
             return "Encrypt reply IV is not 12 or 16 bytes";

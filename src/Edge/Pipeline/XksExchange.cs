@@ -36,6 +36,9 @@ internal sealed class XksExchange(XksRoute route, long startTimestamp)
     /// <summary>Whether Encrypt asked for a CDIV (the reply must then carry one).</summary>
     public bool CdivRequested { get; set; }
 
+    /// <summary>Bytes of plaintext (Encrypt) or ciphertext (Decrypt) sent: the reply must carry as many (GCM is a stream cipher).</summary>
+    public int DataLength { get; set; }
+
     /// <summary>The failure the request ended with, if any.</summary>
     public XksFailure? Failure { get; set; }
 

@@ -136,6 +136,12 @@ internal sealed class XksRequestMiddleware(
         exchange.Metadata = parsed.Metadata;
         exchange.BrokerRequest = parsed.Message;
         exchange.CdivRequested = parsed.CdivRequested;
+        exchange.DataLength = parsed.Message switch
+        {
+            EncryptRequest encrypt => encrypt.Plaintext.Length,
+            DecryptRequest decrypt => decrypt.Ciphertext.Length,
+            _ => 0,
+        };
 
         // Spec, "Authorization": GetHealthStatus MUST be excluded from secondary authorization.
         if (exchange.Api != XksApi.GetHealthStatus)

@@ -109,12 +109,13 @@ public sealed class GrpcFramingTests
             CiphertextDataIntegrityValue = ByteString.CopyFrom(new byte[cdiv]),
         };
 
-        Assert.Null(ReplyChecks.Encrypt(Reply(), cdivRequested: false));
-        Assert.Null(ReplyChecks.Encrypt(Reply(iv: 16, metadata: 20, cdiv: 32), cdivRequested: true));
-        Assert.NotNull(ReplyChecks.Encrypt(Reply(iv: 8), false));
-        Assert.NotNull(ReplyChecks.Encrypt(Reply(tag: 12), false));
-        Assert.NotNull(ReplyChecks.Encrypt(Reply(metadata: 21), false));
-        Assert.NotNull(ReplyChecks.Encrypt(Reply(), cdivRequested: true));
+        Assert.Null(ReplyChecks.Encrypt(Reply(), cdivRequested: false, 3));
+        Assert.Null(ReplyChecks.Encrypt(Reply(iv: 16, metadata: 20, cdiv: 32), cdivRequested: true, 3));
+        Assert.NotNull(ReplyChecks.Encrypt(Reply(), false, 4));
+        Assert.NotNull(ReplyChecks.Encrypt(Reply(iv: 8), false, 3));
+        Assert.NotNull(ReplyChecks.Encrypt(Reply(tag: 12), false, 3));
+        Assert.NotNull(ReplyChecks.Encrypt(Reply(metadata: 21), false, 3));
+        Assert.NotNull(ReplyChecks.Encrypt(Reply(), cdivRequested: true, 3));
     }
 
     [Fact]
