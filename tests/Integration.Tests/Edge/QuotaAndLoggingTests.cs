@@ -55,6 +55,27 @@ public sealed class QuotaAndLoggingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BrokerAtItsConcurrencyLimit_ShedsWithThrottlingException()
+    {
+        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+        {
+            root["Edge"]!["Brokers"]!["MaxConcurrentRequestsPerBroker"] = 1;
+            root["Edge"]!["Brokers"]!["Deadline"] = "00:00:00.250";
+        });
+        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        await client.WaitUntilReadyAsync();
+        _broker.State.Delay = TimeSpan.FromMilliseconds(150);
+
+        var replies = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            client.PostAsync("/ks1/kms/xks/v1/keys/foo/metadata", XksBodies.KeyMetadata(), EdgeHost.DefaultCredentials[0], HttpVersion.Version20)));
+        _broker.State.Delay = TimeSpan.Zero;
+
+        Assert.Contains(replies, r => r.Status == HttpStatusCode.TooManyRequests && r.ErrorName == "ThrottlingException");
+        Assert.All(replies, r => Assert.Equal("application/json", r.ContentType));
+    }
+
+    [Fact]
     public async Task EachRequest_LogsOneLineWithItsMetadata_AndNeverThePlaintextAadOrSecret()
     {
         var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials);
