@@ -24,7 +24,10 @@ public static class BrokerApp
     /// configuration is the JSON file, then <c>Broker__...</c> environment variables, then
     /// <c>--Broker:Key=value</c> arguments.
     /// </summary>
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, configure: null);
+
+    /// <summary>As <see cref="Build(string[])"/>, letting tests add to the builder (e.g. a log sink).</summary>
+    internal static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
     {
         var commandLine = Hosting.BrokerCommandLine.Parse(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = commandLine.Rest });
@@ -51,6 +54,7 @@ public static class BrokerApp
             BrokerListeners.Configure(kestrel, options, logger);
         });
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() =>
         {

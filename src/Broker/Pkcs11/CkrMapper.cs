@@ -57,8 +57,6 @@ internal static class CkrMapper
             // An operation left active on a pooled session means the session's state is unknown.
             case CKR.CKR_OPERATION_ACTIVE:
             case CKR.CKR_OPERATION_NOT_INITIALIZED:
-            // SoftHSM answers CKR_GENERAL_ERROR when its object store vanished under it.
-            case CKR.CKR_GENERAL_ERROR:
                 return new(HsmFault.Token, XksErrorName.InternalException, $"The HSM failed ({rv}); the broker is reconnecting.");
 
             case CKR.CKR_OBJECT_HANDLE_INVALID:
@@ -71,6 +69,7 @@ internal static class CkrMapper
 
             case CKR.CKR_ENCRYPTED_DATA_INVALID:
             case CKR.CKR_ENCRYPTED_DATA_LEN_RANGE:
+            case CKR.CKR_GENERAL_ERROR when call == HsmCall.Decrypt: // SoftHSM quirk, see IsAuthenticationFailure
                 return call == HsmCall.Decrypt
                     ? new(HsmFault.Request, XksErrorName.InvalidCiphertextException, "The ciphertext, IV, AAD, tag or ciphertextMetadata is invalid.")
                     : new(HsmFault.Request, XksErrorName.InternalException, $"The HSM failed ({rv}).");
@@ -95,8 +94,9 @@ internal static class CkrMapper
     /// <summary>
     /// A decrypt whose tag did not verify. CKR_ENCRYPTED_DATA_INVALID is the standard answer;
     /// CKR_ENCRYPTED_DATA_LEN_RANGE comes from modules (SoftHSM among them) for a ciphertext shorter
-    /// than the tag.
+    /// than the tag. Vendor quirk: SoftHSM 2.6 answers CKR_GENERAL_ERROR for every failed AES-GCM
+    /// decrypt (wrong tag, wrong IV, short input), so on a decrypt it counts as a failed tag too.
     /// </summary>
     public static bool IsAuthenticationFailure(CKR rv) =>
-        rv is CKR.CKR_ENCRYPTED_DATA_INVALID or CKR.CKR_ENCRYPTED_DATA_LEN_RANGE;
+        rv is CKR.CKR_ENCRYPTED_DATA_INVALID or CKR.CKR_ENCRYPTED_DATA_LEN_RANGE or CKR.CKR_GENERAL_ERROR;
 }

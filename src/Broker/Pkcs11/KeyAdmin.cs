@@ -7,13 +7,11 @@ namespace XksGrpc.Broker.Pkcs11;
 /// <summary>
 /// Key provisioning on a logged-in read-write session (the admin command and tests): AES-256 keys
 /// generated inside the token (CKM_AES_KEY_GEN), token objects, private, sensitive, never extractable.
-/// Disable = CKA_END_DATE in the past; enable = CKA_END_DATE cleared (design.md, "Disable").
+/// Disable = a private CKO_DATA marker "disabled:&lt;label&gt;" of application "xksgrpc"; enable = the
+/// marker deleted (see <see cref="KeyReader"/> for why not CKA_END_DATE).
 /// </summary>
 internal sealed class KeyAdmin(ISession session, Pkcs11InteropFactories factories)
 {
-    /// <summary>The date `keys disable` writes: any past date disables.</summary>
-    public static readonly DateTime DisabledSince = new(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-
     public enum CreateResult
     {
         Created,
@@ -46,7 +44,6 @@ internal sealed class KeyAdmin(ISession session, Pkcs11InteropFactories factorie
             f.Create(CKA.CKA_PRIVATE, true),
             f.Create(CKA.CKA_SENSITIVE, true),
             f.Create(CKA.CKA_EXTRACTABLE, false),
-            f.Create(CKA.CKA_MODIFIABLE, true),
             f.Create(CKA.CKA_ENCRYPT, (usage & KeyUsage.Encrypt) != 0),
             f.Create(CKA.CKA_DECRYPT, (usage & KeyUsage.Decrypt) != 0),
             f.Create(CKA.CKA_WRAP, (usage & KeyUsage.Wrap) != 0),
@@ -90,12 +87,32 @@ internal sealed class KeyAdmin(ISession session, Pkcs11InteropFactories factorie
         var changed = 0;
         foreach (var l in labels)
         {
-            foreach (var entry in Find(l))
+            if (Find(l).Count == 0)
             {
-                var value = enabled ? f.Create(CKA.CKA_END_DATE, Array.Empty<byte>()) : f.Create(CKA.CKA_END_DATE, DisabledSince);
-                session.SetAttributeValue(entry.Handle, [value]);
-                changed++;
+                continue;
             }
+
+            var markers = KeyReader.DisabledMarkers(session, factories, l);
+            if (enabled)
+            {
+                foreach (var (handle, _) in markers)
+                {
+                    session.DestroyObject(handle);
+                }
+            }
+            else if (markers.Count == 0)
+            {
+                session.CreateObject(
+                [
+                    f.Create(CKA.CKA_CLASS, CKO.CKO_DATA),
+                    f.Create(CKA.CKA_TOKEN, true),
+                    f.Create(CKA.CKA_PRIVATE, true),
+                    f.Create(CKA.CKA_APPLICATION, KeyReader.MarkerApplication),
+                    f.Create(CKA.CKA_LABEL, KeyReader.DisabledPrefix + l),
+                ]);
+            }
+
+            changed++;
         }
 
         return changed;
@@ -103,7 +120,7 @@ internal sealed class KeyAdmin(ISession session, Pkcs11InteropFactories factorie
 
     /// <summary>The token's external keys as the broker sees them now.</summary>
     public KeyCatalog Catalog() =>
-        KeyCatalog.Build(KeyReader.ReadAll(session, factories, Today), Environment.TickCount64);
+        KeyCatalog.Build(KeyReader.ReadAll(session, factories), Environment.TickCount64);
 
     /// <summary>Deletes every key labelled <paramref name="label"/> (tests).</summary>
     public int Destroy(string label)
@@ -117,7 +134,5 @@ internal sealed class KeyAdmin(ISession session, Pkcs11InteropFactories factorie
         return entries.Count;
     }
 
-    private List<KeyCatalog.Entry> Find(string label) => KeyReader.Read(session, factories, label, Today);
-
-    private static DateOnly Today => DateOnly.FromDateTime(DateTime.UtcNow);
+    private List<KeyCatalog.Entry> Find(string label) => KeyReader.Read(session, factories, label);
 }

@@ -16,7 +16,7 @@ internal sealed class KeyVersion(string label, uint version, IObjectHandle handl
     internal IObjectHandle Handle { get; } = handle;
     public KeyUsage Usage { get; } = usage;
 
-    /// <summary>False when CKA_END_DATE is set and before today (design.md, "Disable").</summary>
+    /// <summary>False when the operator disabled this version (see <see cref="KeyReader"/>).</summary>
     public bool Enabled { get; } = enabled;
 
     /// <summary>How many objects carry this label; more than one is refused.</summary>

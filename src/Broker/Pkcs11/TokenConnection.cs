@@ -136,7 +136,7 @@ internal sealed class TokenConnection
     {
         lock (_adminGate)
         {
-            var entries = KeyReader.ReadAll(_adminSession, Factories, DateOnly.FromDateTime(DateTime.UtcNow));
+            var entries = KeyReader.ReadAll(_adminSession, Factories);
             var catalog = KeyCatalog.Build(entries, Environment.TickCount64);
             foreach (var family in catalog.Families)
             {
