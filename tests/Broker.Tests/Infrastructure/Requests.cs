@@ -38,7 +38,7 @@ internal static class Requests
         AuthenticationTag = encrypted.AuthenticationTag,
     };
 
-    public static GetKeyMetadataRequest Metadata(string key, string keystore = "ks1") => new()
+    public static GetKeyMetadataRequest KeyMetadata(string key, string keystore = "ks1") => new()
     {
         Key = Key(key, keystore),
         RequestMetadata = Metadata("DescribeKey"),
