@@ -15,7 +15,7 @@ public sealed class BrokerFixture : IAsyncLifetime
     public static readonly string[] Ks1Keys =
     [
         "foo", "encrypt_only_key", "decrypt_only_key", "impotent_key", "disabled_key",
-        "dup_key", "rot_key", "toggle_key", "absent_key", "late_key", "big_key",
+        "dup_key", "rot_key", "toggle_key", "absent_key", "late_key", "big_key", "gone_key",
     ];
 
     internal BrokerHost Host { get; private set; } = null!;
