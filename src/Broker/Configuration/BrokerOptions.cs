@@ -74,6 +74,12 @@ internal sealed class Pkcs11Options
     /// <summary>How often the key catalog (labels, usage, status) is re-read from the token.</summary>
     public TimeSpan KeyRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Serve keys through session copies made at catalog load (much faster with SoftHSM; the copies stay
+    /// private, sensitive and non-extractable, and vanish with the broker's sessions).
+    /// </summary>
+    public bool UseSessionKeyCopies { get; set; } = true;
+
     /// <summary>First delay between reconnect attempts after an HSM fault; doubles up to ReconnectMaxDelay.</summary>
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);

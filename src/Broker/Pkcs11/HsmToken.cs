@@ -76,7 +76,7 @@ internal sealed class HsmToken
                 sessions.Add(s);
             }
 
-            var connection = new TokenConnection(this, library, slot, admin, sessions, _module.Factories, _options.KeyRefreshInterval, _logger);
+            var connection = new TokenConnection(this, library, slot, admin, sessions, _module.Factories, _options.KeyRefreshInterval, _options.UseSessionKeyCopies, _logger);
             var catalog = connection.RefreshCatalog();
             Volatile.Write(ref _connection, connection);
             LastError = null;

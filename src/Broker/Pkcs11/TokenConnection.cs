@@ -26,13 +26,16 @@ internal sealed class TokenConnection
     private readonly long _refreshIntervalMs;
     private readonly ILogger _logger;
     private readonly int _size;
+    private readonly bool _useSessionCopies;
+    private readonly Dictionary<ulong, (IObjectHandle Copy, KeyUsage Usage)> _copies = [];
     private volatile KeyCatalog _catalog = KeyCatalog.Empty;
     private volatile bool _retired;
     private int _refreshing;
 
     public TokenConnection(HsmToken token, IPkcs11Library library, ISlot slot, ISession adminSession,
-        IReadOnlyList<ISession> sessions, Pkcs11InteropFactories factories, TimeSpan refreshInterval, ILogger logger)
+        IReadOnlyList<ISession> sessions, Pkcs11InteropFactories factories, TimeSpan refreshInterval, bool useSessionCopies, ILogger logger)
     {
+        _useSessionCopies = useSessionCopies;
         Token = token;
         Library = library;
         Slot = slot;
@@ -137,6 +140,11 @@ internal sealed class TokenConnection
         lock (_adminGate)
         {
             var entries = KeyReader.ReadAll(_adminSession, Factories);
+            if (_useSessionCopies)
+            {
+                entries = WithSessionCopies(entries);
+            }
+
             var catalog = KeyCatalog.Build(entries, Environment.TickCount64);
             foreach (var family in catalog.Families)
             {
@@ -149,6 +157,70 @@ internal sealed class TokenConnection
             _catalog = catalog;
             BrokerLog.KeyCatalogLoaded(_logger, Token.Id, catalog.Count);
             return catalog;
+        }
+    }
+
+    /// <summary>
+    /// Serves each enabled key through a session copy (C_CopyObject with CKA_TOKEN false, still private,
+    /// sensitive and non-extractable, gone with the admin session). With SoftHSM a token object is
+    /// re-validated against its file and its value decrypted on every C_*Init; a session copy runs about
+    /// 2.5 times faster. A module that refuses the copy is served from the token object.
+    /// </summary>
+    private List<KeyCatalog.Entry> WithSessionCopies(List<KeyCatalog.Entry> entries)
+    {
+        var live = new HashSet<ulong>();
+        var served = new List<KeyCatalog.Entry>(entries.Count);
+        foreach (var entry in entries)
+        {
+            var id = entry.Handle.ObjectId;
+            live.Add(id);
+            if (!entry.Enabled)
+            {
+                served.Add(entry);
+                continue;
+            }
+
+            if (_copies.TryGetValue(id, out var existing) && existing.Usage == entry.Usage)
+            {
+                served.Add(entry with { Handle = existing.Copy });
+                continue;
+            }
+
+            try
+            {
+                var copy = _adminSession.CopyObject(entry.Handle, [Factories.ObjectAttributeFactory.Create(CKA.CKA_TOKEN, false)]);
+                if (_copies.TryGetValue(id, out var stale))
+                {
+                    DestroyQuietly(stale.Copy);
+                }
+
+                _copies[id] = (copy, entry.Usage);
+                served.Add(entry with { Handle = copy });
+            }
+            catch (Pkcs11Exception e) when (CkrMapper.Map(e.RV, HsmCall.Other).Fault == HsmFault.Request)
+            {
+                served.Add(entry);
+            }
+        }
+
+        foreach (var id in _copies.Keys.Where(id => !live.Contains(id)).ToList())
+        {
+            DestroyQuietly(_copies[id].Copy);
+            _copies.Remove(id);
+        }
+
+        return served;
+    }
+
+    private void DestroyQuietly(IObjectHandle handle)
+    {
+        try
+        {
+            _adminSession.DestroyObject(handle);
+        }
+        catch (Pkcs11Exception)
+        {
+            // Already gone.
         }
     }
 

@@ -41,14 +41,30 @@ public sealed class SessionPoolTests(BrokerFixture fixture) : BrokerTest(fixture
     [Fact]
     public async Task KeyDeletedBehindTheBrokersBack_IsKeyNotFoundNotInternal()
     {
+        // Without session copies the broker holds the token object's handle, which the deletion invalidates.
+        var directory = BrokerHost.NewDirectory("stale-handle");
+        var config = BrokerHost.Config(directory, new Dictionary<string, string[]> { ["ks1"] = ["gone_key"] },
+            broker => broker["Pkcs11"]!["UseSessionKeyCopies"] = false);
         Fixture.Admin(keys => keys.Create("gone_key", KeyUsage.Encrypt | KeyUsage.Decrypt));
-        await Client.EncryptAsync(Encrypt("gone_key", [1]));
+        await using var host = await BrokerHost.StartAsync(directory, config);
+        await host.Client.EncryptAsync(Encrypt("gone_key", [1]));
 
-        // Deleted without telling the broker: its cached handle is now invalid.
         using (var admin = BrokerFixture.OpenAdmin())
         {
             Assert.Equal(1, admin.Keys.Destroy("gone_key"));
         }
+
+        await AssertXksError(XksErrorName.KeyNotFoundException, host.Client.EncryptAsync(Encrypt("gone_key", [1])));
+        Assert.Empty(host.Logs.Errors);
+    }
+
+    [Fact]
+    public async Task KeyDeleted_IsKeyNotFoundOnceTheCatalogIsReread()
+    {
+        Fixture.Admin(keys => keys.Create("gone_key", KeyUsage.Encrypt | KeyUsage.Decrypt));
+        await Client.EncryptAsync(Encrypt("gone_key", [1]));
+
+        Fixture.Admin(keys => Assert.Equal(1, keys.Destroy("gone_key")));
 
         await AssertXksError(XksErrorName.KeyNotFoundException, Client.EncryptAsync(Encrypt("gone_key", [1])));
     }
