@@ -65,6 +65,42 @@ public sealed class HealthTests(BrokerFixture fixture) : BrokerTest(fixture)
     }
 }
 
+/// <summary>Sessions closed under the broker (C_CloseAllSessions by another user of the module).</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class SessionLossTests(BrokerFixture fixture) : BrokerTest(fixture)
+{
+    // Kept referenced and never disposed: disposing would C_Finalize the module under the broker.
+    private static IPkcs11Library? _intruder;
+
+    [Fact]
+    public async Task AllSessionsClosed_TheBrokerLogsInAgainAndServes()
+    {
+        ExpectErrors(e => e.EventId.Name == "TokenFaulted");
+        var before = await Client.EncryptAsync(Encrypt("foo", [5]));
+
+        var factories = new Pkcs11InteropFactories();
+        _intruder ??= factories.Pkcs11LibraryFactory.LoadPkcs11Library(factories, SoftHsmEnvironment.ModulePath, AppType.MultiThreaded);
+        _intruder.GetSlotList(SlotsType.WithTokenPresent).Single(s => s.GetTokenInfo().Label.Trim() == SoftHsmEnvironment.TokenLabel).CloseAllSessions();
+
+        await AssertXksError(XksErrorName.InternalException, Client.EncryptAsync(Encrypt("foo", [5])));
+        Assert.Contains(Fixture.Logs.Entries, e => e.EventId.Name == "TokenFaulted");
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            try
+            {
+                Assert.Equal(new byte[] { 5 }, (await Client.DecryptAsync(Decrypt("foo", before))).Plaintext.ToByteArray());
+                break;
+            }
+            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+}
+
 /// <summary>A cluster of two configured tokens whose first is away.</summary>
 [Collection(BrokerCollection.Name)]
 public sealed class FailoverTests(BrokerFixture fixture) : BrokerTest(fixture)

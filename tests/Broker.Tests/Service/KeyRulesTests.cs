@@ -153,3 +153,35 @@ public sealed class KeyRulesTests(BrokerFixture fixture) : BrokerTest(fixture)
         }
     }
 }
+
+/// <summary>What a request's log line carries.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class RequestLogTests(BrokerFixture fixture) : BrokerTest(fixture)
+{
+    [Fact]
+    public async Task FailedRequest_LogsOperationKeystoreKeyKmsRequestIdAndErrorButNoData()
+    {
+        var request = Encrypt("absent_key", "very secret plaintext"u8.ToArray(), "secret aad"u8.ToArray());
+        var headers = new Grpc.Core.Metadata { { "x-kms-request-id", "req-from-header-1" } };
+
+        await AssertXksError(XksErrorName.KeyNotFoundException, Client.EncryptAsync(request, headers));
+
+        var line = Assert.Single(Fixture.Logs.Entries, e => e.EventId.Name == "RequestFailed").Message;
+        Assert.Contains("Encrypt", line);
+        Assert.Contains("keystore=ks1", line);
+        Assert.Contains("key=absent_key", line);
+        Assert.Contains("kmsRequestId=req-from-header-1", line);
+        Assert.Contains("KeyNotFoundException", line);
+        Assert.DoesNotContain("secret", line);
+    }
+
+    [Fact]
+    public async Task SuccessfulRequest_LogsTheKmsRequestIdOfTheRequestMetadata()
+    {
+        var request = Encrypt("foo", [1]);
+
+        await Client.EncryptAsync(request);
+
+        Assert.Contains(Fixture.Logs.Entries, e => e.EventId.Name == "RequestSucceeded" && e.Message.Contains(request.RequestMetadata.KmsRequestId));
+    }
+}
