@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace XksGrpc.Broker.Cryptography;
@@ -18,12 +19,22 @@ internal static class Cdiv
         ReadOnlySpan<byte> ciphertext,
         ReadOnlySpan<byte> tag)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(aad);
-        hash.AppendData(metadata);
-        hash.AppendData(iv);
-        hash.AppendData(ciphertext);
-        hash.AppendData(tag);
-        return hash.GetHashAndReset();
+        // One-shot hash over a pooled concatenation: cheaper than an incremental hash object per call.
+        var length = aad.Length + metadata.Length + iv.Length + ciphertext.Length + tag.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var span = buffer.AsSpan(0, length);
+            aad.CopyTo(span);
+            metadata.CopyTo(span[aad.Length..]);
+            iv.CopyTo(span[(aad.Length + metadata.Length)..]);
+            ciphertext.CopyTo(span[(aad.Length + metadata.Length + iv.Length)..]);
+            tag.CopyTo(span[(length - tag.Length)..]);
+            return SHA256.HashData(span);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

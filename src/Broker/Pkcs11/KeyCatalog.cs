@@ -16,6 +16,9 @@ internal sealed class KeyVersion(string label, uint version, IObjectHandle handl
     internal IObjectHandle Handle { get; } = handle;
     public KeyUsage Usage { get; } = usage;
 
+    /// <summary>The ciphertextMetadata naming this version (immutable; shared by every response).</summary>
+    public byte[] Metadata { get; } = Cryptography.CiphertextMetadata.Encode(version);
+
     /// <summary>False when the operator disabled this version (see <see cref="KeyReader"/>).</summary>
     public bool Enabled { get; } = enabled;
 

@@ -78,7 +78,7 @@ internal sealed class EncryptOperation(Hsm hsm, KeystorePolicy policy, IOptions<
                 verify = false;
             }
 
-            var metadata = CiphertextMetadata.Encode(version.Version);
+            var metadata = version.Metadata;
             var framedAad = AadFraming.Frame(aad, metadata);
             for (var attempt = 1; attempt <= 2; attempt++)
             {
