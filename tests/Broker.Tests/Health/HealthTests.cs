@@ -65,6 +65,25 @@ public sealed class HealthTests(BrokerFixture fixture) : BrokerTest(fixture)
     }
 }
 
+/// <summary>A token that works but whose health key is missing.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class MissingHealthKeyTests(BrokerFixture fixture) : BrokerTest(fixture)
+{
+    [Fact]
+    public async Task GetHealthStatus_WithoutTheHealthKey_IsDegradedWhileRequestsStillWork()
+    {
+        var directory = BrokerHost.NewDirectory("nohealthkey");
+        var config = BrokerHost.Config(directory, new Dictionary<string, string[]> { ["ks1"] = ["foo"] },
+            broker => broker["Pkcs11"]!["HealthKeyLabel"] = "no-such-health-key");
+        await using var host = await BrokerHost.StartAsync(directory, config);
+
+        var health = await host.Client.GetHealthStatusAsync(new GetHealthStatusRequest { Keystore = "ks1" });
+
+        Assert.Equal(EkmHealth.Degraded, Assert.Single(health.EkmFleetDetails).Health);
+        Assert.Equal(1, (await host.Client.EncryptAsync(Encrypt("foo", [1]))).Ciphertext.Length);
+    }
+}
+
 /// <summary>Sessions closed under the broker (C_CloseAllSessions by another user of the module).</summary>
 [Collection(BrokerCollection.Name)]
 public sealed class SessionLossTests(BrokerFixture fixture) : BrokerTest(fixture)
