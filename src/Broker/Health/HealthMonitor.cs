@@ -120,6 +120,11 @@ internal sealed class HealthMonitor : BackgroundService
         {
             (health, reason) = (EkmHealth.Unavailable, e.SafeMessage);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The health loop must outlive anything the module throws.
+            (health, reason) = (EkmHealth.Unavailable, $"deep check failed: {e.GetType().Name}");
+        }
 
         BrokerLog.HealthChecked(_logger, token.Id, health.ToString(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new TokenHealth(token.Id, token.Model, health, Environment.TickCount64, reason);

@@ -182,7 +182,7 @@ internal sealed class HsmToken
         }
     }
 
-    /// <summary>One connect attempt; logs and returns false on failure.</summary>
+    /// <summary>One connect attempt; logs and returns false on any failure (the supervisor must never die).</summary>
     public bool TryConnect(TimeSpan nextDelay)
     {
         try
@@ -190,17 +190,26 @@ internal sealed class HsmToken
             Connect();
             return true;
         }
-        catch (Exception e) when (e is Pkcs11Exception or TokenUnavailableException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Messages of these exceptions carry return codes and paths, never the PIN.
             var reason = e switch
             {
                 Pkcs11Exception p => $"{p.Method} returned {p.RV}",
-                _ => e.Message,
+                TokenUnavailableException or InvalidOperationException or IOException or UnauthorizedAccessException => e.Message,
+                _ => $"{e.GetType().Name}: {e.Message}",
             };
             LastError = reason;
-            if (e is Pkcs11Exception { RV: CKR.CKR_CRYPTOKI_NOT_INITIALIZED } && Connection is null)
+            if (e is Pkcs11Exception { RV: CKR.CKR_CRYPTOKI_NOT_INITIALIZED })
             {
-                _module.ReportNotInitialized(_module.GetLibrary());
+                try
+                {
+                    _module.ReportNotInitialized(_module.GetLibrary());
+                }
+                catch (Exception reload) when (reload is not OperationCanceledException)
+                {
+                    LastError = $"{reason}; reload failed: {reload.GetType().Name}";
+                }
             }
 
             BrokerLog.TokenConnectFailed(_logger, Id, reason, nextDelay.TotalMilliseconds);
