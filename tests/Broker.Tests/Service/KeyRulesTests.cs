@@ -185,3 +185,21 @@ public sealed class RequestLogTests(BrokerFixture fixture) : BrokerTest(fixture)
         Assert.Contains(Fixture.Logs.Entries, e => e.EventId.Name == "RequestSucceeded" && e.Message.Contains(request.RequestMetadata.KmsRequestId));
     }
 }
+
+/// <summary>Operations options.</summary>
+[Collection(BrokerCollection.Name)]
+public sealed class OperationsOptionsTests(BrokerFixture fixture) : BrokerTest(fixture)
+{
+    [Fact]
+    public async Task AllowUnverifiedCdiv_AnswersEncryptOnlyKeysWithACdiv()
+    {
+        var directory = BrokerHost.NewDirectory("unverified");
+        var config = BrokerHost.Config(directory, new Dictionary<string, string[]> { ["ks1"] = ["encrypt_only_key"] },
+            broker => broker["Operations"] = new System.Text.Json.Nodes.JsonObject { ["AllowUnverifiedCdiv"] = true, ["VerifyEveryEncrypt"] = true });
+        await using var host = await BrokerHost.StartAsync(directory, config);
+
+        var encrypted = await host.Client.EncryptAsync(Encrypt("encrypt_only_key", [1, 2], cdiv: true));
+
+        Assert.Equal(32, encrypted.CiphertextDataIntegrityValue.Length);
+    }
+}
