@@ -60,6 +60,15 @@ public sealed class BrokerFixture : IAsyncLifetime
         {
             await Host.DisposeAsync();
         }
+
+        try
+        {
+            Directory.Delete(SoftHsmEnvironment.Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temporary directory left behind is harmless.
+        }
     }
 
     /// <summary>Runs `XksGrpc.Broker keys ...` in-process; throws unless it exits 0.</summary>
