@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Net.Pkcs11Interop.Common;
 using XksGrpc.Broker.Configuration;
 using XksGrpc.Broker.Errors;
+using XksGrpc.Broker.V1;
 
 namespace XksGrpc.Broker.Pkcs11;
 
@@ -107,7 +108,16 @@ internal sealed class Hsm : IDisposable
                 switch (mapping.Fault)
                 {
                     case HsmFault.StaleHandle when attempt == 0:
-                        connection.RefreshCatalog();
+                        try
+                        {
+                            connection.RefreshCatalog();
+                        }
+                        catch (Pkcs11Exception refresh) when (CkrMapper.Map(refresh.RV, HsmCall.Other).Fault is HsmFault.Token or HsmFault.Module)
+                        {
+                            token.ReportFault(connection, refresh.RV, "key catalog refresh");
+                            return new(default, new XksException(XksErrorName.InternalException, $"The HSM failed ({refresh.RV}); the broker is reconnecting."));
+                        }
+
                         continue;
                     case HsmFault.Token:
                     case HsmFault.Module:

@@ -39,6 +39,7 @@ internal sealed class PooledSession
     /// </summary>
     public KeyFamily FindKey(string externalKeyId)
     {
+        LastCall = HsmCall.Other;
         var family = Owner.Catalog.Find(externalKeyId) ?? Owner.RefreshCatalogAfterMiss().Find(externalKeyId);
         if (family is null)
         {
