@@ -121,9 +121,11 @@ internal sealed class LimitsOptions
 internal sealed class OperationsOptions
 {
     /// <summary>
-    /// Verify every encrypt by an HSM decrypt, not only those asking for a CDIV (Appendix C).
+    /// Verify every encrypt by an HSM decrypt, not only those asking for a CDIV (Appendix C), so no
+    /// ciphertext the HSM cannot decrypt is ever returned. Keys without DECRYPT usage are not verified
+    /// unless a CDIV is asked (see <see cref="AllowUnverifiedCdiv"/>).
     /// </summary>
-    public bool VerifyEveryEncrypt { get; set; }
+    public bool VerifyEveryEncrypt { get; set; } = true;
 
     /// <summary>
     /// For a key without DECRYPT usage, a CDIV cannot be verified by an HSM decrypt. False (default):
