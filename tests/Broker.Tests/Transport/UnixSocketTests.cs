@@ -52,6 +52,19 @@ public sealed class UnixSocketTests(BrokerFixture fixture) : BrokerTest(fixture)
     }
 
     [Fact]
+    public async Task Connection_FromAPeerInAnAllowedSupplementaryGroup_IsServed()
+    {
+        await using var host = await StartWorldWritableBroker([], allowedGids: [4242]);
+
+        var (rejectedCode, _) = await Curl(host.SocketPath, asNobody: true);
+        var (code, output) = await Curl(host.SocketPath, asNobody: true, supplementaryGroup: 4242);
+
+        Assert.NotEqual(0, rejectedCode);
+        Assert.Equal(0, code);
+        Assert.Equal("ok 200", output.Trim());
+    }
+
+    [Fact]
     public async Task StaleSocketFile_IsReplacedAtStart()
     {
         var directory = BrokerHost.NewDirectory("stale");
@@ -66,13 +79,14 @@ public sealed class UnixSocketTests(BrokerFixture fixture) : BrokerTest(fixture)
     }
 
     /// <summary>A broker whose socket (and the directories above it) anyone may reach, so only SO_PEERCRED decides.</summary>
-    private static async Task<BrokerHost> StartWorldWritableBroker(uint[] allowedUids)
+    private static async Task<BrokerHost> StartWorldWritableBroker(uint[] allowedUids, uint[]? allowedGids = null)
     {
         var directory = BrokerHost.NewDirectory("peercred");
         var config = BrokerHost.Config(directory, new Dictionary<string, string[]> { ["ks1"] = ["foo"] }, broker =>
         {
             broker["Listen"]!["SocketMode"] = "0666";
             broker["Listen"]!["AllowedPeerUids"] = new System.Text.Json.Nodes.JsonArray(allowedUids.Select(u => (System.Text.Json.Nodes.JsonNode)u).ToArray());
+            broker["Listen"]!["AllowedPeerGids"] = new System.Text.Json.Nodes.JsonArray((allowedGids ?? []).Select(g => (System.Text.Json.Nodes.JsonNode)g).ToArray());
         });
         Directory.CreateDirectory(Path.Combine(directory, "run"));
         const UnixFileMode traversable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
@@ -84,12 +98,13 @@ public sealed class UnixSocketTests(BrokerFixture fixture) : BrokerTest(fixture)
         return await BrokerHost.StartAsync(directory, config);
     }
 
-    private static async Task<(int Code, string Output)> Curl(string socket, bool asNobody)
+    private static async Task<(int Code, string Output)> Curl(string socket, bool asNobody, uint? supplementaryGroup = null)
     {
         var start = new ProcessStartInfo(asNobody ? "setpriv" : "curl") { RedirectStandardOutput = true, RedirectStandardError = true };
         if (asNobody)
         {
-            foreach (var a in new[] { $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "curl" })
+            var groups = supplementaryGroup is { } g ? $"--groups={g}" : "--clear-groups";
+            foreach (var a in new[] { $"--reuid={Nobody}", $"--regid={Nobody}", groups, "curl" })
             {
                 start.ArgumentList.Add(a);
             }
