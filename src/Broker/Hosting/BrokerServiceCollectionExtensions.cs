@@ -49,6 +49,7 @@ internal static class BrokerServiceCollectionExtensions
         services.AddSingleton<Hsm>();
         services.AddSingleton<HealthMonitor>();
         services.AddSingleton<BrokerMetrics>();
+        services.AddSingleton<HsmMetrics>();
 
         // Hosted services start in this order: tokens connected before the first health check.
         services.AddHostedService<HsmSupervisor>();

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Net.Pkcs11Interop.Common;
 using XksGrpc.Broker.Configuration;
 using XksGrpc.Broker.Errors;
+using XksGrpc.Broker.Telemetry;
 using XksGrpc.Broker.V1;
 
 namespace XksGrpc.Broker.Pkcs11;
@@ -18,9 +20,11 @@ internal sealed class Hsm : IDisposable
 {
     private readonly HsmToken[] _tokens;
     private readonly TimeSpan _sessionWait;
+    private readonly HsmMetrics _metrics;
 
-    public Hsm(IOptions<BrokerOptions> options, ILoggerFactory loggerFactory)
+    public Hsm(IOptions<BrokerOptions> options, ILoggerFactory loggerFactory, HsmMetrics metrics)
     {
+        _metrics = metrics;
         var pkcs11 = options.Value.Pkcs11;
         var logger = loggerFactory.CreateLogger("XksGrpc.Broker.Pkcs11");
         Module = Pkcs11Module.Acquire(pkcs11.ModulePath, logger);
@@ -79,6 +83,7 @@ internal sealed class Hsm : IDisposable
             }
 
             PooledSession? session;
+            var waitStarted = Stopwatch.GetTimestamp();
             try
             {
                 session = await connection.AcquireAsync(_sessionWait, cancellationToken).ConfigureAwait(false);
@@ -87,6 +92,9 @@ internal sealed class Hsm : IDisposable
             {
                 return new(default, e);
             }
+
+            var started = Stopwatch.GetTimestamp();
+            _metrics.RecordSessionWait(token.Id, Stopwatch.GetElapsedTime(waitStarted, started).TotalMilliseconds);
 
             if (session is null)
             {
@@ -121,6 +129,7 @@ internal sealed class Hsm : IDisposable
                         continue;
                     case HsmFault.Token:
                     case HsmFault.Module:
+                        _metrics.RecordFault(token.Id, e.RV.ToString());
                         token.ReportFault(connection, e.RV, session.LastCall.ToString());
                         if (mapping.Fault == HsmFault.Module)
                         {
@@ -141,6 +150,7 @@ internal sealed class Hsm : IDisposable
             }
             finally
             {
+                _metrics.RecordOperation(token.Id, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 connection.Release(session);
             }
         }

@@ -24,6 +24,7 @@ public sealed class BrokerMetricsTests(BrokerFixture fixture) : BrokerTest(fixtu
         };
         listener.SetMeasurementEventCallback<long>((i, v, tags, _) => measurements.Add((i.Name, v, Tags(tags))));
         listener.SetMeasurementEventCallback<int>((i, v, tags, _) => measurements.Add((i.Name, v, Tags(tags))));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => measurements.Add((i.Name, (long)v, Tags(tags))));
         listener.Start();
 
         await Client.EncryptAsync(Encrypt("foo", [1]));
@@ -34,6 +35,8 @@ public sealed class BrokerMetricsTests(BrokerFixture fixture) : BrokerTest(fixtu
         Assert.Contains(measurements, m => m.Instrument == "xksgrpc.broker.requests" && m.Tags.Contains("outcome=KeyNotFoundException"));
         Assert.Contains(measurements, m => m.Instrument == "xksgrpc.broker.sessions.size" && m.Value == 8 && m.Tags.Contains("token=hsm-1"));
         Assert.Contains(measurements, m => m.Instrument == "xksgrpc.broker.token.health" && m.Tags.Contains("token=hsm-1"));
+        Assert.Contains(measurements, m => m.Instrument == "xksgrpc.broker.hsm.operation.duration" && m.Tags.Contains("token=hsm-1"));
+        Assert.Contains(measurements, m => m.Instrument == "xksgrpc.broker.hsm.session_wait.duration" && m.Tags.Contains("token=hsm-1"));
     }
 
     private static string Tags(ReadOnlySpan<KeyValuePair<string, object?>> tags)
