@@ -15,7 +15,12 @@ internal sealed class PooledSession
     public const int TagBytes = 16;
     private const ulong TagBits = TagBytes * 8;
 
+    /// <summary>IVs drawn from the token's RNG in batches: one C_GenerateRandom per this many encrypts.</summary>
+    private const int IvBatch = 64;
+
     private readonly Pkcs11InteropFactories _factories;
+    private byte[] _ivs = [];
+    private int _nextIv;
 
     public PooledSession(TokenConnection owner, ISession session, Pkcs11InteropFactories factories)
     {
@@ -54,11 +59,20 @@ internal sealed class PooledSession
         return family;
     }
 
-    /// <summary>A 96-bit IV from the token's RNG.</summary>
+    /// <summary>A fresh 96-bit IV from the token's RNG (each byte handed out once).</summary>
     public byte[] GenerateIv()
     {
-        LastCall = HsmCall.Random;
-        return Session.GenerateRandom(IvBytes);
+        if (_nextIv + IvBytes > _ivs.Length)
+        {
+            LastCall = HsmCall.Random;
+            _ivs = Session.GenerateRandom(IvBytes * IvBatch);
+            _nextIv = 0;
+        }
+
+        var iv = _ivs.AsSpan(_nextIv, IvBytes).ToArray();
+        _ivs.AsSpan(_nextIv, IvBytes).Clear();
+        _nextIv += IvBytes;
+        return iv;
     }
 
     /// <summary>ciphertext||tag.</summary>
