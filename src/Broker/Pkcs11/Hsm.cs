@@ -79,7 +79,8 @@ internal sealed class Hsm : IDisposable
             var connection = token.Connection;
             if (connection is null)
             {
-                return new(default, XksException.Internal($"The HSM token '{token.Id}' is unavailable: {token.LastError ?? "not connected"}."));
+                // The reason (token.LastError) is logged by the supervisor; the edge only learns that it is away.
+                return new(default, XksException.Internal($"The HSM token '{token.Id}' is unavailable; the broker is reconnecting."));
             }
 
             PooledSession? session;
