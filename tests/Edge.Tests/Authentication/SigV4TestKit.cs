@@ -29,6 +29,13 @@ internal sealed class TestCredentialSource : ISigV4CredentialSource
         return found;
     }
 
+    public bool TryGet(ReadOnlySpan<char> accessKeyId, [NotNullWhen(true)] out SigV4Credential? credential)
+    {
+        bool found = _credentials.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(accessKeyId, out credential);
+        AfterLookup?.Invoke(accessKeyId.ToString());
+        return found;
+    }
+
     public void Remove(string accessKeyId) => _credentials.Remove(accessKeyId);
 }
 
