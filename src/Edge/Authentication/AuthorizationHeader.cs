@@ -15,6 +15,13 @@ internal readonly ref struct AuthorizationHeader
 {
     public const string Algorithm = "AWS4-HMAC-SHA256";
 
+    /// <summary>
+    /// HTTP/2's pseudo-header for the host (spec Appendix A, Task 1: "the Host header for HTTP/1.1 (or
+    /// Authority Header for HTTP/2.0)"). Signers sign <c>host</c>; one that signs <c>:authority</c> instead is
+    /// accepted, with the value Kestrel surfaces as Host.
+    /// </summary>
+    public const string Authority = ":authority";
+
     /// <summary>Longest header accepted: far above any real one, low enough to bound the work on garbage.</summary>
     public const int MaxLength = 4096;
 
@@ -178,6 +185,9 @@ internal readonly ref struct AuthorizationHeader
         return SigV4Failure.None;
     }
 
+    /// <summary>True when the host is signed, as <c>host</c> or as HTTP/2's <c>:authority</c>.</summary>
+    public bool SignsHost => Signs("host") || Signs(Authority);
+
     /// <summary>True when <paramref name="name"/> (lowercase) is one of the signed headers.</summary>
     public bool Signs(ReadOnlySpan<char> name)
     {
@@ -208,7 +218,7 @@ internal readonly ref struct AuthorizationHeader
         {
             int semicolon = value.IndexOf(';');
             ReadOnlySpan<char> name = semicolon < 0 ? value : value[..semicolon];
-            if (name.IsEmpty || ++count > MaxSignedHeaders || !IsLowercaseToken(name))
+            if (name.IsEmpty || ++count > MaxSignedHeaders || !(IsLowercaseToken(name) || name is Authority))
             {
                 return false;
             }

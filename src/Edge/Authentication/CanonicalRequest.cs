@@ -338,7 +338,7 @@ internal static class CanonicalRequest
     /// <summary>The header name to look up: a constant for the usual ones, so the hot path does not allocate.</summary>
     private static string HeaderName(ReadOnlySpan<char> name) => name switch
     {
-        "host" => HeaderNames.Host,
+        "host" or AuthorizationHeader.Authority => HeaderNames.Host, // Kestrel surfaces HTTP/2's :authority as Host
         "x-amz-date" => SigV4Verifier.AmzDateHeader,
         "content-type" => HeaderNames.ContentType,
         "content-length" => HeaderNames.ContentLength,

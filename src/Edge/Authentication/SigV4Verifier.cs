@@ -83,8 +83,8 @@ internal sealed class SigV4Verifier
             return Fail(SigV4Failure.WrongRegion, header);
         }
 
-        // Spec Appendix A: KMS always signs Host (HTTP/2 :authority) and X-Amz-Date.
-        if (!header.Signs("host") || !header.Signs(AmzDateHeader))
+        // Spec Appendix A: KMS always signs Host (or HTTP/2's :authority) and X-Amz-Date.
+        if (!header.SignsHost || !header.Signs(AmzDateHeader))
         {
             return Fail(SigV4Failure.MissingSignedHeader, header);
         }

@@ -186,6 +186,19 @@ public sealed class SigV4VerifierTests
     }
 
     [Fact]
+    public void Verify_OfARequestSigningHttp2sAuthorityInsteadOfHost_UsesTheHostValue()
+    {
+        IHeaderDictionary headers = BaseHeaders(Now);
+        IHeaderDictionary forSigner = BaseHeaders(Now);
+        forSigner[":authority"] = headers.Host;
+        headers.Authorization = ReferenceSigner.Authorization(Ks1AccessKeyId, Ks1Secret, EncryptPath, forSigner, ":authority;content-type;x-amz-date", EncryptBody);
+
+        SigV4Result result = Verifier(Now).Verify(new SigV4Request("POST", EncryptPath, string.Empty, headers, EncryptBody));
+
+        Assert.Equal(SigV4Failure.None, result.Failure);
+    }
+
+    [Fact]
     public void Verify_WithoutTheXAmzDateHeader_IsMissingDate()
     {
         (IHeaderDictionary headers, _) = HandSigned("host;x-amz-date");
@@ -352,6 +365,7 @@ public sealed class SigV4VerifierTests
             { valid.Replace(signedHeaders, "SignedHeaders=host;x-amz-date;", StringComparison.Ordinal), nameof(SigV4Failure.MalformedAuthorization) },
             { valid.Replace(signedHeaders, "SignedHeaders=", StringComparison.Ordinal), nameof(SigV4Failure.MalformedAuthorization) },
             { valid.Replace(signedHeaders, "SignedHeaders=host x-amz-date", StringComparison.Ordinal), nameof(SigV4Failure.MalformedAuthorization) },
+            { valid.Replace(signedHeaders, "SignedHeaders=:path;host;x-amz-date", StringComparison.Ordinal), nameof(SigV4Failure.MalformedAuthorization) },
             { valid.Replace("/aws4_request", "/aws4_requests", StringComparison.Ordinal), nameof(SigV4Failure.MalformedCredentialScope) },
             { valid.Replace("/aws4_request", "/aws4_request/x", StringComparison.Ordinal), nameof(SigV4Failure.MalformedCredentialScope) },
             { valid.Replace("/aws4_request", string.Empty, StringComparison.Ordinal), nameof(SigV4Failure.MalformedCredentialScope) },
