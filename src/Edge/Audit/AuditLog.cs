@@ -237,7 +237,19 @@ internal sealed class AuditLog : IAsyncDisposable
     {
         buffer.ResetWrittenCount();
         long seq = _seq + 1;
-        string next = AuditRecordFormat.Write(buffer, seq, item.Time, item.Event!, _prev);
+        string next;
+        try
+        {
+            next = AuditRecordFormat.Write(buffer, seq, item.Time, item.Event!, _prev);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            // Not expected (values are sanitized); never let one record stop the writer.
+            _lastError = $"an audit record could not be serialized: {ex.GetType().Name}";
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
         try
         {
             _file.Write(buffer.WrittenSpan);

@@ -56,19 +56,19 @@ internal static class AuditRecordFormat
             json.WriteStartObject();
             json.WriteNumber("seq", seq);
             json.WriteString("time", time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
-            json.WriteString("api", e.Api);
-            json.WriteString("keystore", e.Keystore);
-            json.WriteString("keyId", e.KeyId);
-            json.WriteString("kmsRequestId", e.KmsRequestId);
-            json.WriteString("kmsOperation", e.KmsOperation);
-            json.WriteString("awsPrincipalArn", e.AwsPrincipalArn);
-            json.WriteString("kmsKeyArn", e.KmsKeyArn);
-            json.WriteString("kmsViaService", e.KmsViaService);
-            json.WriteString("awsSourceVpc", e.AwsSourceVpc);
-            json.WriteString("awsSourceVpce", e.AwsSourceVpce);
-            json.WriteString("tlsClientSubject", e.TlsClientSubject);
-            json.WriteString("outcome", e.Outcome);
-            json.WriteString("policyRule", e.PolicyRule);
+            json.WriteString("api", Clean(e.Api));
+            json.WriteString("keystore", Clean(e.Keystore));
+            json.WriteString("keyId", Clean(e.KeyId));
+            json.WriteString("kmsRequestId", Clean(e.KmsRequestId));
+            json.WriteString("kmsOperation", Clean(e.KmsOperation));
+            json.WriteString("awsPrincipalArn", Clean(e.AwsPrincipalArn));
+            json.WriteString("kmsKeyArn", Clean(e.KmsKeyArn));
+            json.WriteString("kmsViaService", Clean(e.KmsViaService));
+            json.WriteString("awsSourceVpc", Clean(e.AwsSourceVpc));
+            json.WriteString("awsSourceVpce", Clean(e.AwsSourceVpce));
+            json.WriteString("tlsClientSubject", Clean(e.TlsClientSubject));
+            json.WriteString("outcome", Clean(e.Outcome));
+            json.WriteString("policyRule", Clean(e.PolicyRule));
             json.WriteNumber("latencyMs", double.IsFinite(e.LatencyMs) ? Math.Round(e.LatencyMs, 3) : -1);
             json.WriteString("prev", prev);
 
@@ -113,6 +113,17 @@ internal static class AuditRecordFormat
         Span<byte> hex = stackalloc byte[HexLength];
         ToHex(digest, hex);
         return line.Slice(prefixLength + HashMember.Length, HexLength).SequenceEqual(hex);
+    }
+
+    /// <summary>Replaces lone surrogates (which JSON cannot encode) with U+FFFD, so no value can stop the writer.</summary>
+    private static string? Clean(string? value)
+    {
+        if (value is null || !value.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF'))
+        {
+            return value;
+        }
+
+        return System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(value));
     }
 
     internal static bool IsHex64(string? value) =>

@@ -103,9 +103,10 @@ internal sealed class PolicyStore : IDisposable
                     continue;
                 }
 
+                // Watch first, then load: an edit in between is then seen by the watcher rather than lost.
                 var entry = new Entry(keystore, path);
-                results.Add(Load(entry)!);
                 entry.Monitor = new FileChangeMonitor(path, () => Load(entry), _pollInterval, _clock);
+                results.Add(Load(entry) ?? Describe(entry));
                 next[keystore] = entry;
             }
 
@@ -261,6 +262,15 @@ internal sealed class PolicyStore : IDisposable
 
             return result;
         }
+    }
+
+    /// <summary>The state of an entry whose current content a concurrent load already handled.</summary>
+    private static PolicyLoadResult Describe(Entry entry)
+    {
+        AuthorizationPolicy? policy = entry.Policy;
+        return policy is not null
+            ? new PolicyLoadResult(entry.Keystore, entry.Path, true, entry.PolicyHash, policy.Rules.Count, [], true)
+            : new PolicyLoadResult(entry.Keystore, entry.Path, false, null, 0, [entry.LastError ?? "not loaded"], false);
     }
 
     private sealed class Entry(string keystore, string path)

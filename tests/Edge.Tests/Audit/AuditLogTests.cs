@@ -93,6 +93,22 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Append_WithALoneSurrogate_StillWritesAnIntactRecord()
+    {
+        await using (AuditLog log = AuditLog.Open(LogPath))
+        {
+            await log.AppendAsync(Event() with { KeyId = "bad\uD800key" });
+            await log.AppendAsync(Event(2));
+            await log.FlushAsync();
+            Assert.Equal(0, log.Dropped);
+        }
+
+        using JsonDocument first = JsonDocument.Parse(File.ReadAllLines(LogPath)[0]);
+        Assert.Equal("bad\uFFFDkey", first.RootElement.GetProperty("keyId").GetString());
+        Assert.True(AuditVerifier.Verify(LogPath).Intact);
+    }
+
+    [Fact]
     public async Task Reopen_ContinuesTheChainAndTheSequence()
     {
         await WriteLog(LogPath, 3);
