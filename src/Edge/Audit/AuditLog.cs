@@ -27,6 +27,9 @@ internal sealed class AuditLogOptions
     public int MaxBatch { get; init; } = 512;
 
     public AuditDurability Durability { get; init; } = AuditDurability.FlushToDisk;
+
+    /// <summary>Tests only: the writer waits for this before its first write, so back-pressure is deterministic.</summary>
+    internal Task? WriterStartGate { get; init; }
 }
 
 /// <summary>
@@ -45,7 +48,7 @@ internal sealed class AuditLogOptions
 /// <c>prev</c> and its seq + 1 the next seq. A file whose last line is torn or invalid is refused (fail closed:
 /// run <c>audit verify</c> and move it aside).</item>
 /// <item><b>File.</b> Opened with FileMode.Append and FileShare.Read (readers only), created 0640 on Unix. One
-/// writer process per file.</item>
+/// writer per file, enforced by an exclusive lock on <c>&lt;file&gt;.lock</c>.</item>
 /// <item><b>Failures.</b> An I/O error faults the log: later records are dropped and counted, <see cref="LastError"/>
 /// says why, and <see cref="Faulted"/> turns true (report it as unhealthy).</item>
 /// </list>
@@ -56,6 +59,7 @@ internal sealed class AuditLog : IAsyncDisposable
 
     private readonly Channel<Item> _queue;
     private readonly FileStream _file;
+    private readonly FileStream _writerLock;
     private readonly AuditLogOptions _options;
     private readonly TimeProvider _clock;
     private readonly Task _writer;
@@ -66,10 +70,11 @@ internal sealed class AuditLog : IAsyncDisposable
     private volatile bool _faulted;
     private volatile string? _lastError;
 
-    private AuditLog(string path, FileStream file, long lastSeq, string prev, AuditLogOptions options, TimeProvider clock)
+    private AuditLog(string path, FileStream file, FileStream writerLock, long lastSeq, string prev, AuditLogOptions options, TimeProvider clock)
     {
         FilePath = path;
         _file = file;
+        _writerLock = writerLock;
         _seq = lastSeq;
         _prev = prev;
         _options = options;
@@ -123,15 +128,18 @@ internal sealed class AuditLog : IAsyncDisposable
             streamOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
         }
 
-        var file = new FileStream(full, streamOptions);
+        FileStream writerLock = AcquireWriterLock(full);
+        FileStream? file = null;
         try
         {
+            file = new FileStream(full, streamOptions);
             (long seq, string prev) = ReadTail(full);
-            return new AuditLog(full, file, seq, prev, options, timeProvider ?? TimeProvider.System);
+            return new AuditLog(full, file, writerLock, seq, prev, options, timeProvider ?? TimeProvider.System);
         }
         catch
         {
-            file.Dispose();
+            file?.Dispose();
+            writerLock.Dispose();
             throw;
         }
     }
@@ -171,6 +179,24 @@ internal sealed class AuditLog : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
         await _file.DisposeAsync().ConfigureAwait(false);
+        await _writerLock.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Two writers would interleave two chains. FileShare on the log itself cannot stop that on Unix (a shared
+    /// lock for FileShare.Read), so an exclusive lock on a sidecar <c>&lt;file&gt;.lock</c> guards it; readers
+    /// of the log are unaffected.
+    /// </summary>
+    private static FileStream AcquireWriterLock(string path)
+    {
+        try
+        {
+            return new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new InvalidOperationException($"The audit log {path} is already open for writing by another process or instance ({path}.lock is locked).", ex);
+        }
     }
 
     private async ValueTask<bool> AppendSlowAsync(Item item, CancellationToken cancellationToken)
@@ -199,6 +225,11 @@ internal sealed class AuditLog : IAsyncDisposable
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         var barriers = new List<TaskCompletionSource>();
         ChannelReader<Item> reader = _queue.Reader;
+        if (_options.WriterStartGate is { } gate)
+        {
+            await gate.ConfigureAwait(false);
+        }
+
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             int batch = 0;

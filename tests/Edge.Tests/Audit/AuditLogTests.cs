@@ -176,26 +176,47 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
-    public async Task Append_WhenTheQueueStaysFull_DropsAndCountsInsteadOfBlockingForever()
+    public async Task Append_WhenTheQueueStaysFull_WaitsTheBlockTimeoutThenDropsAndCounts()
     {
-        const int Attempts = 2_000;
-        int accepted = 0;
-        await using (AuditLog log = AuditLog.Open(LogPath, new AuditLogOptions { Capacity = 1, BlockTimeout = TimeSpan.Zero, MaxBatch = 1 }))
+        var writerStalled = new TaskCompletionSource();
+        var options = new AuditLogOptions { Capacity = 3, BlockTimeout = TimeSpan.FromMilliseconds(100), WriterStartGate = writerStalled.Task };
+        await using (AuditLog log = AuditLog.Open(LogPath, options))
         {
-            for (int i = 0; i < Attempts; i++)
+            for (int i = 1; i <= 3; i++)
             {
-                accepted += await log.AppendAsync(Event(i)) ? 1 : 0;
+                Assert.True(log.AppendAsync(Event(i)).IsCompletedSuccessfully); // room in the queue: no waiting
             }
 
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            Assert.False(await log.AppendAsync(Event(4)));
+            Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(90), $"dropped after {watch.Elapsed}, before the block timeout");
+            Assert.Equal(1, log.Dropped);
+
+            writerStalled.SetResult();
             await log.FlushAsync();
-            Assert.True(log.Dropped > 0, "expected drops with a one-slot queue and fsync per record");
-            Assert.Equal(Attempts, accepted + log.Dropped);
-            Assert.Equal(accepted, log.Written);
+            Assert.Equal(3, log.Written);
         }
 
         AuditVerification result = AuditVerifier.Verify(LogPath);
         Assert.True(result.Intact);
-        Assert.Equal(accepted, result.Records);
+        Assert.Equal(3, result.Records);
+    }
+
+    [Fact]
+    public async Task Append_WhenTheQueueFreesUpWithinTheBlockTimeout_IsNotDropped()
+    {
+        var writerStalled = new TaskCompletionSource();
+        var options = new AuditLogOptions { Capacity = 1, BlockTimeout = TimeSpan.FromSeconds(10), WriterStartGate = writerStalled.Task };
+        await using AuditLog log = AuditLog.Open(LogPath, options);
+        Assert.True(await log.AppendAsync(Event(1)));
+
+        ValueTask<bool> blocked = log.AppendAsync(Event(2));
+        Assert.False(blocked.IsCompleted);
+        writerStalled.SetResult();
+
+        Assert.True(await blocked);
+        await log.FlushAsync();
+        Assert.Equal((2, 0), (log.Written, log.Dropped));
     }
 
     [Fact]
@@ -235,6 +256,24 @@ public sealed class AuditLogTests : IDisposable
         }
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(LogPath));
+    }
+
+    [Fact]
+    public async Task Open_WhileAnotherWriterHasTheFile_Refuses()
+    {
+        await using AuditLog first = AuditLog.Open(LogPath);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => AuditLog.Open(LogPath));
+        Assert.Contains("already open for writing", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_AfterTheFirstWriterClosed_Succeeds()
+    {
+        await (AuditLog.Open(LogPath)).DisposeAsync();
+
+        await using AuditLog second = AuditLog.Open(LogPath);
+        Assert.Equal(0, second.LastSeq);
     }
 
     [Fact]
