@@ -241,7 +241,7 @@ internal sealed class PolicyStore : IDisposable
                 entry.PolicyHash = attempt;
                 entry.LoadedAt = _clock.GetUtcNow();
                 entry.LastError = null;
-                result = new PolicyLoadResult(entry.Keystore, entry.Path, true, attempt, policy.Rules.Count, [], entry.Policy is not null);
+                result = new PolicyLoadResult(entry.Keystore, entry.Path, true, attempt, policy.Rules.Count, [], PolicyInForce: true);
             }
             else
             {
