@@ -1,0 +1,128 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+
+namespace XksGrpc.Edge.Tests.Tls.Handshake;
+
+/// <summary>
+/// AWS's test_negative_mtls passes only if curl -v prints "TLS alert, handshake failure" (conformance notes §4.6).
+/// These drive the real curl 7.88 / OpenSSL 3.0 against a real Kestrel with the gate.
+/// </summary>
+public sealed class ClientCertificateGateEndToEndTests(GatedKestrelFixture server) : IClassFixture<GatedKestrelFixture>
+{
+    private const string HandshakeFailureAlert = "TLS alert, handshake failure";
+
+    public static TheoryData<string> BadCertificates { get; } = new()
+    {
+        "client-wrong-cn",
+        "client-expired",
+        "client-other-ca",
+        "client-selfsigned",
+        "client-expired-v1-unknown-issuer",
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCertificates))]
+    public async Task Curl_WithBadCertificate_ReceivesHandshakeFailureAlert(string certificate)
+    {
+        CurlRun run = await server.CurlAsync(server.Client(certificate));
+
+        Assert.Contains(HandshakeFailureAlert, run.Output);
+        Assert.Contains("(IN), TLS alert, handshake failure (552)", run.Output);
+        Assert.DoesNotContain("HTTP/", run.Output.Replace("--http", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.NotEqual(0, run.ExitCode);
+    }
+
+    [Fact]
+    public async Task Curl_WithoutClientCertificate_ReceivesHandshakeFailureAlert()
+    {
+        CurlRun run = await server.CurlAsync(client: null);
+
+        Assert.Contains(HandshakeFailureAlert, run.Output);
+        Assert.NotEqual(0, run.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("--http1.1", "HTTP/1.1 200")]
+    [InlineData("--http2", "HTTP/2 200")]
+    public async Task Curl_WithGoodCertificate_GetsOk(string protocolOption, string statusLine)
+    {
+        CurlRun run = await server.CurlAsync(server.Certificates.Good, protocolOption);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains(statusLine, run.Output);
+        Assert.Contains("hello HTTP/", run.Output);
+        Assert.Contains("cks.kms.us-east-1.amazonaws.com", run.Output);
+        Assert.DoesNotContain("TLS alert", run.Output);
+        Assert.Contains("SSL connection using TLSv1.2", run.Output);
+    }
+
+    [Fact]
+    public async Task Curl_OfferingOnlyTls13_IsRefusedByTheServer()
+    {
+        CurlRun run = await server.CurlAsync(server.Certificates.Good, "--tlsv1.3");
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("TLS alert, protocol version", run.Output);
+    }
+
+    [Fact]
+    public async Task Curl_ReconnectingWithGoodCertificate_ResumesSessionAndGetsOk()
+    {
+        // Two transfers, the second on a new connection (Connection: close), so curl offers its cached TLS 1.2 session.
+        string url = $"https://localhost:{server.Port}/";
+        CurlRun run = await server.CurlAsync(server.Certificates.Good, "--http1.1", "-H", "Connection: close", url);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(2, CountOf(run.Output, "HTTP/1.1 200"));
+        Assert.DoesNotContain("handshake failure", run.Output);
+    }
+
+    [Fact]
+    public async Task SslStream_WithBadCertificate_ThrowsAuthenticationException()
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
+        await using var tls = new SslStream(tcp.GetStream());
+        using X509Certificate2 ca = X509CertificateLoader.LoadCertificate(server.Certificates.Ca.RawData);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = SslProtocols.Tls12,
+            ClientCertificates = [server.Certificates.WrongCn.Certificate],
+            CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { ca },
+                RevocationMode = X509RevocationMode.NoCheck,
+            },
+        };
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        AuthenticationException error = await Assert.ThrowsAsync<AuthenticationException>(
+            () => tls.AuthenticateAsClientAsync(options, timeout.Token));
+
+        Assert.Contains("handshake failure", error.ToString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(server.GateLog.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("wrong.example.com", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Gate_AfterAllOtherTests_LogsNoErrors()
+    {
+        await server.CurlAsync(server.Certificates.Good);
+        Assert.DoesNotContain(server.GateLog.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    private static int CountOf(string text, string value)
+    {
+        int count = 0;
+        for (int i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+}
