@@ -179,12 +179,9 @@ internal sealed class GatedPipeReader : PipeReader
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            ClientCertificateGateLog.AlertDeliveryIncomplete(_owner.Logger, _owner.ConnectionId, e.GetType().Name);
-        }
         catch (Exception e)
         {
+            // Timeout, reset or a disposed transport: the connection ends either way; never throw into Kestrel.
             ClientCertificateGateLog.AlertDeliveryIncomplete(_owner.Logger, _owner.ConnectionId, e.GetType().Name);
         }
 

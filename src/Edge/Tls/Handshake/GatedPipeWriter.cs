@@ -4,8 +4,8 @@ namespace XksGrpc.Edge.Tls.Handshake;
 
 /// <summary>
 /// The server-to-client side of the gate: shows the server's first bytes to a <see cref="ServerHelloInspector"/>,
-/// then forwards every call unchanged. After a rejection it drops whatever the TLS layer still writes, so the
-/// client's last word from us is the handshake_failure alert.
+/// then forwards every call (one volatile read added). After a rejection it drops whatever the TLS layer still
+/// writes, so the client's last word from us is the handshake_failure alert.
 /// </summary>
 internal sealed class GatedPipeWriter : PipeWriter
 {
@@ -42,13 +42,13 @@ internal sealed class GatedPipeWriter : PipeWriter
 
     public override void Advance(int bytes)
     {
+        if (_owner.IsRejected)
+        {
+            return;
+        }
+
         if (!_passThrough)
         {
-            if (_owner.IsRejected)
-            {
-                return;
-            }
-
             Observe(_lastMemory.Span[..bytes]);
             _lastMemory = default;
         }
@@ -58,13 +58,13 @@ internal sealed class GatedPipeWriter : PipeWriter
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
+        if (_owner.IsRejected)
+        {
+            return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false));
+        }
+
         if (!_passThrough)
         {
-            if (_owner.IsRejected)
-            {
-                return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false));
-            }
-
             Observe(source.Span);
         }
 
@@ -72,7 +72,7 @@ internal sealed class GatedPipeWriter : PipeWriter
     }
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) =>
-        !_passThrough && _owner.IsRejected
+        _owner.IsRejected
             ? new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false))
             : _inner.FlushAsync(cancellationToken);
 

@@ -78,6 +78,13 @@ public sealed class ClientCertificateGateEndToEndTests(GatedKestrelFixture serve
         Assert.Equal(0, run.ExitCode);
         Assert.Equal(2, CountOf(run.Output, "HTTP/1.1 200"));
         Assert.DoesNotContain("handshake failure", run.Output);
+
+        // The second connection is an abbreviated handshake (RFC 5246 §7.3): no Certificate message at all. The gate
+        // lets it through because the server only holds sessions whose full handshake the gate accepted, and the
+        // session still carries that validated certificate to the application.
+        Assert.Contains("SSL re-using session ID", run.Output);
+        Assert.Equal(2, CountOf(run.Output, "hello HTTP/1.1 " + TestCertificates.AllowedSubject));
+        Assert.Contains(server.GateLog.Entries, e => e.Id.Id == 4101);
     }
 
     [Fact]
