@@ -13,7 +13,7 @@ internal static partial class ClientCertificateGateLog
     public static partial void HandshakeRefused(ILogger logger, string connectionId, HandshakeRejection reason, string subject, string thumbprint, Exception? validatorException);
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Debug,
-        Message = "Connection {ConnectionId}: TLS 1.2 session resumed without a Certificate message; the session was created by a full handshake whose certificate the gate accepted.")]
+        Message = "Connection {ConnectionId}: TLS 1.2 session resumed (abbreviated handshake, no Certificate message); the gate let it through and the TLS stack re-validates the session's certificate.")]
     public static partial void SessionResumed(ILogger logger, string connectionId);
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Debug,

@@ -138,9 +138,12 @@ internal sealed class ClientFlightInspector
                         return InspectionStep.Reject(HandshakeRejection.NotTls12);
                     }
 
-                    // Without ClientKeyExchange this is an abbreviated handshake: the server resumed a session,
-                    // and every session the server holds came from a full handshake whose certificate this gate accepted.
+                    // Without ClientKeyExchange this is an abbreviated handshake (the server resumed a session): there is
+                    // no certificate to look at. Sessions made on this listener passed the gate. .NET shares its session
+                    // cache between listeners with the same server certificate, so a session may come from elsewhere;
+                    // the TLS stack's own ClientCertificateValidation runs again on resumption and refuses it (no alert).
                     Resumed = !_sawClientKeyExchange;
+                    _message = []; // the connection lives on; its handshake buffer need not
                     return new InspectionStep(reader.Consumed, recordStart, GateVerdict.PassThrough, HandshakeRejection.None);
 
                 case TlsWire.Alert:

@@ -31,7 +31,7 @@ public sealed class ClientCertificateGateEndToEndTests(GatedKestrelFixture serve
 
         Assert.Contains(HandshakeFailureAlert, run.Output);
         Assert.Contains("(IN), TLS alert, handshake failure (552)", run.Output);
-        Assert.DoesNotContain("HTTP/", run.Output.Replace("--http", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.DoesNotContain("< HTTP/", run.Output, StringComparison.Ordinal);
         Assert.NotEqual(0, run.ExitCode);
     }
 
@@ -88,6 +88,36 @@ public sealed class ClientCertificateGateEndToEndTests(GatedKestrelFixture serve
     }
 
     [Fact]
+    public async Task ResumingASessionMadeOnAListenerWithoutTheGate_IsRefusedByTheTlsStack()
+    {
+        // .NET shares TLS sessions between listeners that use the same server certificate. A session created with an
+        // other-CA certificate on an ungated listener resumes here without a Certificate message: the gate cannot see
+        // it, but .NET runs ClientCertificateValidation again on resumption, and the connection never reaches HTTP.
+        await using OtherListener other = await OtherListener.StartAsync(server.Certificates);
+        string session = Path.Combine(server.Certificates.Directory, $"session-{Guid.NewGuid():N}.pem");
+        TestCertificates c = server.Certificates;
+        int validationsBefore = c.Validations;
+
+        string created = await server.ShellAsync(
+            $"openssl s_client -connect 127.0.0.1:{other.Port} -tls1_2 -CAfile {c.CaFile} -cert {c.OtherCaClient.CertificateFile} -key {c.OtherCaClient.KeyFile} -sess_out {session} </dev/null");
+        string resumed = await ResumeAndGetAsync(session);
+
+        // Control: the same client, resuming a session the gated listener made itself, gets its answer.
+        string ownSession = Path.Combine(c.Directory, $"session-{Guid.NewGuid():N}.pem");
+        await server.ShellAsync(
+            $"openssl s_client -connect 127.0.0.1:{server.Port} -tls1_2 -CAfile {c.CaFile} -cert {c.Good.CertificateFile} -key {c.Good.KeyFile} -sess_out {ownSession} </dev/null");
+        string control = await ResumeAndGetAsync(ownSession);
+        Assert.Contains("Reused, TLSv1.2", control);
+        Assert.Contains("HTTP/1.1 200", control);
+
+        Assert.Contains("New, TLSv1.2", created);
+        Assert.Contains("Reused, TLSv1.2", resumed);
+        Assert.DoesNotContain("HTTP/1.1 200", resumed);
+        Assert.DoesNotContain("hello", resumed);
+        Assert.True(c.Validations > validationsBefore, "the TLS stack should have re-validated the resumed session's certificate");
+    }
+
+    [Fact]
     public async Task SslStream_WithBadCertificate_ThrowsAuthenticationException()
     {
         using var tcp = new TcpClient();
@@ -116,11 +146,18 @@ public sealed class ClientCertificateGateEndToEndTests(GatedKestrelFixture serve
     }
 
     [Fact]
-    public async Task Gate_AfterAllOtherTests_LogsNoErrors()
+    public async Task Gate_ServingGoodAndBadClients_LogsRefusalsAsWarningsAndNoErrors()
     {
         await server.CurlAsync(server.Certificates.Good);
+        await server.CurlAsync(server.Certificates.Expired);
+
+        Assert.Contains(server.GateLog.Entries, e => e.Id.Id == 4100 && e.Level == LogLevel.Warning);
         Assert.DoesNotContain(server.GateLog.Entries, e => e.Level >= LogLevel.Error);
     }
+
+    private Task<string> ResumeAndGetAsync(string session) => server.ShellAsync(
+        $"(printf 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n'; sleep 1) | " +
+        $"openssl s_client -connect 127.0.0.1:{server.Port} -tls1_2 -CAfile {server.Certificates.CaFile} -sess_in {session} -ign_eof");
 
     private static int CountOf(string text, string value)
     {
@@ -131,5 +168,42 @@ public sealed class ClientCertificateGateEndToEndTests(GatedKestrelFixture serve
         }
 
         return count;
+    }
+
+    /// <summary>A plain HTTPS listener in the same process, same server certificate, accepting any client certificate.</summary>
+    private sealed class OtherListener : IAsyncDisposable
+    {
+        private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
+
+        private OtherListener(Microsoft.AspNetCore.Builder.WebApplication app, int port)
+        {
+            _app = app;
+            Port = port;
+        }
+
+        public int Port { get; }
+
+        public static async Task<OtherListener> StartAsync(TestCertificates certificates)
+        {
+            var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            Microsoft.AspNetCore.Hosting.WebHostBuilderKestrelExtensions.ConfigureKestrel(builder.WebHost, kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen =>
+                Microsoft.AspNetCore.Hosting.ListenOptionsHttpsExtensions.UseHttps(listen, new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = certificates.Server,
+                    SslProtocols = SslProtocols.Tls12,
+                    ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
+                    ClientCertificateValidation = (_, _, _) => true,
+                })));
+            var app = builder.Build();
+            await app.StartAsync();
+            return new OtherListener(app, GatedKestrelFixture.PortOf(app));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
     }
 }

@@ -42,9 +42,14 @@ public sealed class GatedKestrelFixture : IAsyncLifetime
         _app.MapGet("/", (HttpContext context) => $"hello {context.Request.Protocol} {context.Connection.ClientCertificate?.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false)}");
         await _app.StartAsync();
 
-        string address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Port = new Uri(address).Port;
+        Port = PortOf(_app);
     }
+
+    internal static int PortOf(WebApplication app) =>
+        new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()).Port;
+
+    /// <summary>Runs a bash command line with a timeout; returns stdout and stderr together.</summary>
+    internal Task<string> ShellAsync(string commandLine) => RunAsync("bash", ["-c", commandLine]);
 
     public async Task DisposeAsync()
     {
@@ -71,33 +76,34 @@ public sealed class GatedKestrelFixture : IAsyncLifetime
     /// <summary>Runs curl 7.88 verbose against the server, returning its stdout and stderr together (as AWS's client does).</summary>
     internal async Task<CurlRun> CurlAsync(ClientPem? client, params string[] extra)
     {
-        var start = new ProcessStartInfo("curl")
+        var arguments = new List<string> { "-sv", "--max-time", "15", "--cacert", Certificates.CaFile };
+        if (client is not null)
+        {
+            arguments.AddRange(["--cert", client.CertificateFile, "--key", client.KeyFile]);
+        }
+
+        arguments.AddRange(extra);
+        arguments.Add($"https://localhost:{Port}/");
+        (int exitCode, string output) = await RunProcessAsync("curl", arguments);
+        return new CurlRun(exitCode, output);
+    }
+
+    private static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments) => (await RunProcessAsync(fileName, arguments)).Output;
+
+    private static async Task<(int ExitCode, string Output)> RunProcessAsync(string fileName, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in new[] { "-sv", "--max-time", "15", "--cacert", Certificates.CaFile })
+        foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
-        if (client is not null)
-        {
-            start.ArgumentList.Add("--cert");
-            start.ArgumentList.Add(client.CertificateFile);
-            start.ArgumentList.Add("--key");
-            start.ArgumentList.Add(client.KeyFile);
-        }
-
-        foreach (string argument in extra)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.ArgumentList.Add($"https://localhost:{Port}/");
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("curl did not start");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException(fileName + " did not start");
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -107,11 +113,11 @@ public sealed class GatedKestrelFixture : IAsyncLifetime
         }
         catch (OperationCanceledException)
         {
-            process.Kill();
-            throw new TimeoutException("curl hung: " + await stderr);
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException(fileName + " hung: " + await stderr);
         }
 
-        return new CurlRun(process.ExitCode, await stdout + await stderr);
+        return (process.ExitCode, await stdout + await stderr);
     }
 }
 

@@ -44,7 +44,13 @@ internal sealed class TestCertificates : IDisposable
         ExpiredV1UnknownIssuer = ExpiredVersion1("client-expired-v1-unknown-issuer");
     }
 
+    private int _validations;
+
     public string Directory { get; }
+
+    public int Validations => Volatile.Read(ref _validations);
+
+    public System.Collections.Concurrent.ConcurrentQueue<string> ValidatedSubjects { get; } = new();
 
     public X509Certificate2 Ca { get; }
 
@@ -69,6 +75,8 @@ internal sealed class TestCertificates : IDisposable
     /// <summary>The test's validator: chains to <see cref="Ca"/> only, subject CN allowed, within validity.</summary>
     public bool Validate(X509Certificate2 leaf, X509Certificate2Collection extra)
     {
+        Interlocked.Increment(ref _validations);
+        ValidatedSubjects.Enqueue(leaf.Subject);
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(Ca);
