@@ -121,6 +121,8 @@ internal static class Report
                 $"{r.Target} {r.Spec.Scenario} at {r.Spec.Load}: latency measured from each request's intended send time; generator sent {r.LateSends:N0} requests > 1 ms late (max lag {Ms(r.MaxSendLagMicros)})"));
         }
 
+        sb.Append(bullet).AppendLine("generator CPU (cores busy, of " + Environment.ProcessorCount.ToString(Inv) + "): " + string.Join(", ", results.Select(r => string.Create(Inv, $"{r.Target} {r.Spec.Scenario} {r.GeneratorCores:0.00} ({r.GeneratorCores * 1e6 / Math.Max(1, r.RequestsPerSecond + (r.ErrorCount / r.Seconds)):0} µs/request)"))));
+
         foreach (RunResult r in results.Where(r => r.ErrorCount > 0))
         {
             sb.Append(bullet).AppendLine($"errors, {r.Target} {r.Spec.Scenario} {r.Spec.Load} (whole run incl. warm-up):");
@@ -160,11 +162,11 @@ internal static class Report
         IEnumerable<string> cells = names.Select((_, i) => $"{Mb(m.Before[i])} → {Mb(m.Peak[i])} → {Mb(m.After[i])}");
         if (markdown)
         {
-            sb.Append($"| {r.Spec.Scenario} {r.Spec.Load} | ").Append(string.Join(" | ", cells)).AppendLine(" |");
+            sb.Append($"| {r.Target} {r.Spec.Scenario} {r.Spec.Load} | ").Append(string.Join(" | ", cells)).AppendLine(" |");
         }
         else
         {
-            sb.Append($"  {r.Spec.Scenario} {r.Spec.Load}: ").AppendLine(string.Join("   ", names.Select((n, i) => $"{n} {cells.ElementAt(i)}")));
+            sb.Append($"  {r.Target} {r.Spec.Scenario} {r.Spec.Load}: ").AppendLine(string.Join("   ", names.Select((n, i) => $"{n} {cells.ElementAt(i)}")));
         }
     }
 
@@ -191,6 +193,7 @@ internal static class Report
             }
 
             w.WriteNumber("connections", r.Spec.Connections);
+            w.WriteNumber("generatorCores", Math.Round(r.GeneratorCores, 2));
             w.WriteNumber("seconds", r.Seconds);
             w.WriteNumber("ok", r.Ok);
             w.WriteNumber("requestsPerSecond", Math.Round(r.RequestsPerSecond, 1));

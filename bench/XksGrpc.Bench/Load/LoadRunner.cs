@@ -37,6 +37,9 @@ internal sealed class RunResult
 
     public MemoryTrace? Memory { get; init; }
 
+    /// <summary>CPU the generator itself used during the run, in cores (1.0 = one core busy); shows when the generator, not the server, is the limit.</summary>
+    public double GeneratorCores { get; init; }
+
     public double RequestsPerSecond => Seconds > 0 ? Ok / Seconds : 0;
 
     public long ErrorCount => Errors.Sum(e => e.Value);
@@ -102,6 +105,7 @@ internal sealed class LoadRunner
         using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
         _invoker = invoker;
 
+        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         _start = Stopwatch.GetTimestamp();
         _measureStart = _start + (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency);
         _end = _measureStart + (long)(_spec.Duration.TotalSeconds * Stopwatch.Frequency);
@@ -125,6 +129,7 @@ internal sealed class LoadRunner
             await Task.WhenAll(workers).ConfigureAwait(false);
         }
 
+        double cores = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / Stopwatch.GetElapsedTime(_start).TotalSeconds;
         await stopProgress.CancelAsync().ConfigureAwait(false);
         await progress.ConfigureAwait(false);
 
@@ -145,6 +150,7 @@ internal sealed class LoadRunner
             MaxSendLagMicros = LatencyHistogram.TicksToMicros(_maxLagTicks),
             LateSends = _lateSends,
             Memory = _memory.Any ? memory : null,
+            GeneratorCores = cores,
         };
     }
 
@@ -383,10 +389,8 @@ internal sealed class LoadRunner
 
                 if (!_options.Quiet)
                 {
-                    double t = Stopwatch.GetElapsedTime(now < _measureStart ? _start : _measureStart, now).TotalSeconds;
-                    string phase = now < _measureStart
-                        ? string.Create(CultureInfo.InvariantCulture, $"warmup {t,4:0}s")
-                        : string.Create(CultureInfo.InvariantCulture, $"{t,4:0}/{_spec.Duration.TotalSeconds:0}s");
+                    double t = Stopwatch.GetElapsedTime(_start, now).TotalSeconds;
+                    string phase = string.Create(CultureInfo.InvariantCulture, $"{t,4:0}/{_options.Warmup.TotalSeconds + _spec.Duration.TotalSeconds:0}s{(now < _measureStart ? " warm-up" : "")}");
                     Console.Error.WriteLine(string.Create(
                         CultureInfo.InvariantCulture,
                         $"[{Label}] {phase} {rps,9:N0} req/s  p50 {Report.Ms(h.PercentileMicros(50))} p99 {Report.Ms(h.PercentileMicros(99))} max {Report.Ms(h.MaxMicros)}  errors {Volatile.Read(ref _errorsAll)}  in-flight {Volatile.Read(ref _inFlight)}{rss}"));
