@@ -14,6 +14,8 @@ internal static class Report
 
     public static string Mb(long bytes) => bytes < 0 ? "-" : (bytes / (1024.0 * 1024.0)).ToString("0", Inv) + "MB";
 
+    private static string Pct(RunResult r, double p) => r.Latency.TotalCount == 0 ? "-" : Ms(r.Latency.PercentileMicros(p));
+
     public static string Machine()
     {
         string cpu = "unknown CPU";
@@ -47,11 +49,11 @@ internal static class Report
             r.Seconds.ToString("0.#", Inv) + "s",
             r.Ok.ToString("N0", Inv),
             r.RequestsPerSecond.ToString("N0", Inv),
-            Ms(r.Latency.PercentileMicros(50)),
-            Ms(r.Latency.PercentileMicros(90)),
-            Ms(r.Latency.PercentileMicros(99)),
-            Ms(r.Latency.PercentileMicros(99.9)),
-            Ms(r.Latency.MaxMicros),
+            Pct(r, 50),
+            Pct(r, 90),
+            Pct(r, 99),
+            Pct(r, 99.9),
+            r.Latency.TotalCount == 0 ? "-" : Ms(r.Latency.MaxMicros),
             r.ErrorCount.ToString("N0", Inv),
         };
         if (baseline is not null)

@@ -105,10 +105,21 @@ internal sealed class LoadRunner
         using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
         _invoker = invoker;
 
-        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         _start = Stopwatch.GetTimestamp();
         _measureStart = _start + (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency);
         _end = _measureStart + (long)(_spec.Duration.TotalSeconds * Stopwatch.Frequency);
+
+        // The generator's own CPU over the measured window only (not warm-up, JIT or connection set-up).
+        Task<TimeSpan> cpuAtMeasureStart = Task.Run(async () =>
+        {
+            TimeSpan wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _measureStart);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+            }
+
+            return Process.GetCurrentProcess().TotalProcessorTime;
+        }, ct);
 
         using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Task progress = ProgressAsync(memory, stopProgress.Token);
@@ -129,7 +140,8 @@ internal sealed class LoadRunner
             await Task.WhenAll(workers).ConfigureAwait(false);
         }
 
-        double cores = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / Stopwatch.GetElapsedTime(_start).TotalSeconds;
+        TimeSpan cpuAtEnd = Process.GetCurrentProcess().TotalProcessorTime;
+        double cores = (cpuAtEnd - await cpuAtMeasureStart.ConfigureAwait(false)).TotalSeconds / Stopwatch.GetElapsedTime(_measureStart).TotalSeconds;
         await stopProgress.CancelAsync().ConfigureAwait(false);
         await progress.ConfigureAwait(false);
 
