@@ -7,6 +7,14 @@ using XksGrpc.Bench.Measurement;
 using XksGrpc.Bench.Requests;
 using XksGrpc.Bench.Target;
 
+// The generator shares 2 cores with the system under test: thread-pool workers that spin
+// (sched_yield) waiting for work burn CPU the server needs. Must run before the pool starts; the
+// baseline server child keeps the runtime's default, as the edge does.
+if (args.FirstOrDefault() != "serve-baseline")
+{
+    AppContext.SetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", 0);
+}
+
 switch (args.FirstOrDefault())
 {
     case "serve-baseline":
