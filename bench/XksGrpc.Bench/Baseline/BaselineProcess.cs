@@ -29,7 +29,7 @@ internal sealed class BaselineProcess : IAsyncDisposable
     public int ProcessId => _process.Id;
 
     /// <param name="like">The proxy target: the baseline is signed and addressed the same way (same path, same credential).</param>
-    /// <param name="serverGc">Server GC (the ASP.NET Core default, and the Web SDK's) or workstation.</param>
+    /// <param name="serverGc">Server GC (the Web SDK default) or workstation non-concurrent (what the edge and broker use).</param>
     /// <param name="serverCertificate">The proxy's own server certificate and key (PEM) when known, so both ends run the same TLS; else a self-signed one.</param>
     public static async Task<BaselineProcess> StartAsync(XksTarget? like, (string Cert, string Key)? serverCertificate, bool serverGc, CancellationToken ct)
     {

@@ -79,7 +79,7 @@ internal sealed class BenchOptions
 
     public TimeSpan? BaselineDuration { get; set; }
 
-    public string BaselineGc { get; set; } = "server";
+    public string BaselineGc { get; set; } = "workstation";
 
     public bool Http2 { get; set; }
 
@@ -285,7 +285,7 @@ internal sealed class BenchOptions
           --baseline              also load a bare Kestrel HTTPS endpoint (child process) and report each run as a share of it
           --baseline-only         only the baseline
           --baseline-scenario S   body shape sent to the baseline (default: the first run's scenario)
-          --baseline-duration T   (default: the first run's duration)   --baseline-gc server|workstation (default server)
+          --baseline-duration T   (default: the first run's duration)   --baseline-gc server|workstation (default workstation, as the edge)
 
         output
           --markdown              markdown table      --json FILE   results as JSON      -q, --quiet   no progress lines

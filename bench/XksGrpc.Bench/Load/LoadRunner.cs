@@ -330,18 +330,25 @@ internal sealed class LoadRunner
         catch (HttpRequestException e)
         {
             string reason = e.HttpRequestError == HttpRequestError.Unknown && e.InnerException is not null
-                ? e.InnerException.GetType().Name
+                ? Brief(e.InnerException)
                 : e.HttpRequestError.ToString();
             return $"transport: {reason}";
         }
         catch (IOException e)
         {
-            return $"transport: {e.GetType().Name}";
+            return $"transport: {Brief(e)}";
         }
         finally
         {
             request.Dispose();
         }
+    }
+
+    /// <summary>Exception type and the start of its message: enough to tell a TLS alert from a reset, few distinct keys.</summary>
+    private static string Brief(Exception e)
+    {
+        string message = e.Message.ReplaceLineEndings(" ");
+        return $"{e.GetType().Name}: {(message.Length > 80 ? message[..80] + "…" : message)}";
     }
 
     private void Record(long startedAt, string? error, long elapsedTicks)
