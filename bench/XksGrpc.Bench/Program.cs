@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using XksGrpc.Bench;
 using XksGrpc.Bench.Baseline;
 using XksGrpc.Bench.Cli;
@@ -40,11 +41,15 @@ catch (UsageException e)
 }
 
 using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+// Ctrl-C or SIGTERM: stop the load and report what was measured.
+void Stop(PosixSignalContext context)
 {
-    e.Cancel = true;
+    context.Cancel = true;
     cancel.Cancel();
-};
+}
+
+using PosixSignalRegistration onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using PosixSignalRegistration onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
 var memory = new ProcessMemory(options.RssPidFiles);
 Report.MemoryNames = options.RssPidFiles.Select(p => p.Name).ToList();
@@ -92,6 +97,12 @@ try
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 {
     Console.Error.WriteLine("XksGrpc.Bench: interrupted; reporting the runs that completed");
+    exitCode = 130;
+}
+
+if (cancel.IsCancellationRequested && exitCode == 0)
+{
+    Console.Error.WriteLine("XksGrpc.Bench: interrupted; the last run reports the time it ran");
     exitCode = 130;
 }
 

@@ -77,6 +77,7 @@ internal sealed class LoadRunner
     private long _measureStart;
     private long _end;
     private HttpMessageInvoker _invoker = null!;
+    private CancellationToken _stop;
 
     public LoadRunner(XksTarget target, RequestPool pool, RunSpec spec, BenchOptions options, ProcessMemory memory)
     {
@@ -104,6 +105,7 @@ internal sealed class LoadRunner
         using SocketsHttpHandler handler = _target.CreateHandler(_spec.Connections, _options.Http2);
         using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
         _invoker = invoker;
+        _stop = ct;
 
         _start = Stopwatch.GetTimestamp();
         _measureStart = _start + (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency);
@@ -115,11 +117,17 @@ internal sealed class LoadRunner
             TimeSpan wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _measureStart);
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, ct).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(wait, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
 
             return Process.GetCurrentProcess().TotalProcessorTime;
-        }, ct);
+        }, CancellationToken.None);
 
         using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Task progress = ProgressAsync(memory, stopProgress.Token);
@@ -140,8 +148,11 @@ internal sealed class LoadRunner
             await Task.WhenAll(workers).ConfigureAwait(false);
         }
 
+        long stoppedAt = Stopwatch.GetTimestamp();
         TimeSpan cpuAtEnd = Process.GetCurrentProcess().TotalProcessorTime;
-        double cores = (cpuAtEnd - await cpuAtMeasureStart.ConfigureAwait(false)).TotalSeconds / Stopwatch.GetElapsedTime(_measureStart).TotalSeconds;
+        double measuredSeconds = (stoppedAt - _measureStart) / (double)Stopwatch.Frequency;
+        TimeSpan cpuMeasured = cpuAtEnd - await cpuAtMeasureStart.ConfigureAwait(false);
+        double cores = measuredSeconds > 0.1 ? cpuMeasured.TotalSeconds / measuredSeconds : 0;
         await stopProgress.CancelAsync().ConfigureAwait(false);
         await progress.ConfigureAwait(false);
 
@@ -156,7 +167,8 @@ internal sealed class LoadRunner
             Target = _target.Name,
             Spec = _spec,
             Ok = Volatile.Read(ref _okMeasured),
-            Seconds = _spec.Duration.TotalSeconds,
+            // Interrupted (Ctrl-C) runs report what they measured.
+            Seconds = Math.Max(0, (Math.Min(stoppedAt, _end) - _measureStart) / (double)Stopwatch.Frequency),
             Latency = _latency,
             Errors = _errors.Select(e => KeyValuePair.Create(e.Key, e.Value.Value)).OrderByDescending(e => e.Value).ToList(),
             MaxSendLagMicros = LatencyHistogram.TicksToMicros(_maxLagTicks),
@@ -176,7 +188,7 @@ internal sealed class LoadRunner
             while (true)
             {
                 long start = Stopwatch.GetTimestamp();
-                if (start >= _end)
+                if (start >= _end || _stop.IsCancellationRequested)
                 {
                     return;
                 }
@@ -237,7 +249,7 @@ internal sealed class LoadRunner
         for (long n = 0; ; n++)
         {
             long intended = _start + (long)(n * ticksPerRequest);
-            if (intended >= _end)
+            if (intended >= _end || _stop.IsCancellationRequested)
             {
                 return;
             }
