@@ -123,6 +123,12 @@ internal static class Report
                 $"{r.Target} {r.Spec.Scenario} at {r.Spec.Load}: latency measured from each request's intended send time; generator sent {r.LateSends:N0} requests > 1 ms late (max lag {Ms(r.MaxSendLagMicros)})"));
         }
 
+        foreach (RunResult r in results.Where(r => r.ByOperation is not null))
+        {
+            sb.Append(bullet).AppendLine(string.Create(Inv, $"{r.Target} {r.Spec.Scenario} {r.Spec.Load} by operation: ") + string.Join("; ", r.ByOperation!.Select(kv => string.Create(Inv,
+                $"{kv.Key} {kv.Value.TotalCount:N0} ok, p50 {Ms(kv.Value.PercentileMicros(50))} p99 {Ms(kv.Value.PercentileMicros(99))} p99.9 {Ms(kv.Value.PercentileMicros(99.9))}"))));
+        }
+
         sb.Append(bullet).AppendLine("generator CPU (cores busy, of " + Environment.ProcessorCount.ToString(Inv) + "): " + string.Join(", ", results.Select(r => string.Create(Inv, $"{r.Target} {r.Spec.Scenario} {r.GeneratorCores:0.00} ({r.GeneratorCores * 1e6 / Math.Max(1, r.RequestsPerSecond + (r.ErrorCount / r.Seconds)):0} µs/request)"))));
 
         foreach (RunResult r in results.Where(r => r.ErrorCount > 0))

@@ -37,6 +37,9 @@ internal sealed class RunResult
 
     public MemoryTrace? Memory { get; init; }
 
+    /// <summary>The mix: latency of the successful measured requests per operation.</summary>
+    public IReadOnlyDictionary<string, LatencyHistogram>? ByOperation { get; init; }
+
     /// <summary>CPU the generator itself used during the run, in cores (1.0 = one core busy); shows when the generator, not the server, is the limit.</summary>
     public double GeneratorCores { get; init; }
 
@@ -65,6 +68,7 @@ internal sealed class LoadRunner
 
     private readonly LatencyHistogram _latency = new();
     private readonly LatencyHistogram[] _interval = [new(), new()];
+    private readonly Dictionary<string, LatencyHistogram>? _byOperation;
     private readonly ConcurrentDictionary<string, StrongBox<long>> _errors = new(StringComparer.Ordinal);
     private int _intervalIndex;
     private long _okAll;
@@ -89,6 +93,7 @@ internal sealed class LoadRunner
         _version = options.Http2 ? HttpVersion.Version20 : HttpVersion.Version11;
         _host = target.Host;
         _prefixOp = spec.Scenario == Scenarios.Mix;
+        _byOperation = _prefixOp ? Scenarios.MixWeights.ToDictionary(w => w.Scenario, _ => new LatencyHistogram()) : null;
     }
 
     private string Label => $"{_target.Name} {_spec.Scenario} {_spec.Load}";
@@ -175,6 +180,7 @@ internal sealed class LoadRunner
             LateSends = _lateSends,
             Memory = _memory.Any ? memory : null,
             GeneratorCores = cores,
+            ByOperation = _byOperation,
         };
     }
 
@@ -199,7 +205,7 @@ internal sealed class LoadRunner
                 Interlocked.Increment(ref _inFlight);
                 string? error = await SendOnceAsync(p, buffer, cts.Token).ConfigureAwait(false);
                 Interlocked.Decrement(ref _inFlight);
-                Record(start, error, Stopwatch.GetTimestamp() - start);
+                Record(p, start, error, Stopwatch.GetTimestamp() - start);
 
                 if (!cts.TryReset())
                 {
@@ -295,7 +301,7 @@ internal sealed class LoadRunner
         {
             using var cts = new CancellationTokenSource(_options.Timeout);
             string? error = await SendOnceAsync(p, buffer, cts.Token).ConfigureAwait(false);
-            Record(intended, error, Stopwatch.GetTimestamp() - intended);
+            Record(p, intended, error, Stopwatch.GetTimestamp() - intended);
         }
         finally
         {
@@ -363,7 +369,7 @@ internal sealed class LoadRunner
         return $"{e.GetType().Name}: {(message.Length > 80 ? message[..80] + "…" : message)}";
     }
 
-    private void Record(long startedAt, string? error, long elapsedTicks)
+    private void Record(PreparedRequest p, long startedAt, string? error, long elapsedTicks)
     {
         if (error is null)
         {
@@ -373,6 +379,10 @@ internal sealed class LoadRunner
             {
                 Interlocked.Increment(ref _okMeasured);
                 _latency.RecordTicks(elapsedTicks);
+                if (_byOperation is not null && _byOperation.TryGetValue(p.Op, out LatencyHistogram? op))
+                {
+                    op.RecordTicks(elapsedTicks);
+                }
             }
         }
         else
