@@ -14,6 +14,7 @@ internal sealed class PreparationException(string message) : Exception(message);
 internal sealed class PoolBuilder(XksTarget target, string key, HttpMessageInvoker invoker, Version version)
 {
     private const int PrepConcurrency = 8;
+    private static readonly TimeSpan PrepTimeout = TimeSpan.FromSeconds(10);
 
     public string PathFor(string op) => op switch
     {
@@ -190,19 +191,25 @@ internal sealed class PoolBuilder(XksTarget target, string key, HttpMessageInvok
         string amzDate = SigV4Signer.FormatAmzDate(DateTime.UtcNow);
         var p = new PreparedRequest(what, new Uri(target.Endpoint, path), body, amzDate, target.Signer.Sign(target.Host, path, amzDate, body));
         using HttpRequestMessage request = RequestPool.ToMessage(p, target.Host, version);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(PrepTimeout);
         HttpResponseMessage response;
         try
         {
-            response = await invoker.SendAsync(request, ct).ConfigureAwait(false);
+            response = await invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
             throw new PreparationException($"{what}: {target.Description}: {e.HttpRequestError}: {e.Message}");
         }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new PreparationException($"{what}: {target.Description}: no answer within {PrepTimeout.TotalSeconds:0} s");
+        }
 
         using (response)
         {
-            byte[] content = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            byte[] content = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 string error = ErrorBody.Describe((int)response.StatusCode, content);
