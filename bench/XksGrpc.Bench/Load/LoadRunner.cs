@@ -250,6 +250,7 @@ internal sealed class LoadRunner
 
     private void OpenLoopScheduler()
     {
+        _ = PreciseSleep.TryRaiseThreadPriority();
         double ticksPerRequest = Stopwatch.Frequency / _spec.Rate;
         long lateTicks = TicksPerMs;
         for (long n = 0; ; n++)
@@ -290,9 +291,14 @@ internal sealed class LoadRunner
 
             PreparedRequest[] items = _pool.Items;
             Interlocked.Increment(ref _inFlight);
-            _ = OpenRequestAsync(items[n % items.Length], intended);
+
+            // The scheduler only sleeps and enqueues: sending (TLS write included) happens on the
+            // thread pool, so a slow send never delays the next request's start.
+            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Runner.OpenRequestAsync(s.Request, s.Intended), new OpenSend(this, items[n % items.Length], intended), preferLocal: false);
         }
     }
+
+    private sealed record OpenSend(LoadRunner Runner, PreparedRequest Request, long Intended);
 
     private async Task OpenRequestAsync(PreparedRequest p, long intended)
     {

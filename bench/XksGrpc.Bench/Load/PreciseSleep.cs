@@ -30,12 +30,25 @@ internal static partial class PreciseSleep
         }
     }
 
+    /// <summary>
+    /// Raises the calling thread's scheduling priority (Linux nice values are per thread), so
+    /// the open-loop scheduler, which only sleeps and enqueues, wakes on time on a busy machine.
+    /// Needs CAP_SYS_NICE; without it the thread keeps its priority and the report shows the lag.
+    /// </summary>
+    public static bool TryRaiseThreadPriority()
+    {
+        return OperatingSystem.IsLinux() && SetPriority(0 /* PRIO_PROCESS */, 0 /* this thread */, -10) == 0;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct Timespec
     {
         public long Seconds;
         public long Nanoseconds;
     }
+
+    [LibraryImport("libc", EntryPoint = "setpriority")]
+    private static partial int SetPriority(int which, int who, int priority);
 
     [LibraryImport("libc", EntryPoint = "nanosleep")]
     private static partial int NanoSleep(in Timespec request, IntPtr remaining);
