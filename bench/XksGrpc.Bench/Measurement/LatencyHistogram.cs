@@ -53,25 +53,6 @@ internal sealed class LatencyHistogram
         }
     }
 
-    public void Add(LatencyHistogram other)
-    {
-        for (int i = 0; i < Length; i++)
-        {
-            long c = Volatile.Read(ref other._counts[i]);
-            if (c != 0)
-            {
-                Interlocked.Add(ref _counts[i], c);
-            }
-        }
-
-        Interlocked.Add(ref _total, other.TotalCount);
-        long otherMax = other.MaxMicros;
-        if (otherMax > _maxMicros)
-        {
-            _maxMicros = otherMax;
-        }
-    }
-
     public void Reset()
     {
         Array.Clear(_counts);
