@@ -11,6 +11,8 @@ set -euo pipefail
 XKS_LOG_TAG=lab
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/pki.sh
+source "$XKS_ROOT/scripts/lib/pki.sh"
 cd "$XKS_ROOT"
 
 usage() {
@@ -122,52 +124,10 @@ rand_pin() { openssl rand -hex 16; }
 write_secret() { (umask 077 && printf '%s' "$2" >"$1"); }
 
 make_tls() {
-    local cnf="$tls/openssl.cnf"
-    cat >"$cnf" <<CNF
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[ca]
-basicConstraints = critical,CA:TRUE,pathlen:0
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost,IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[client]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-CNF
-    newkey() { (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"); }
-    # Self-signed CA: name, subject.
-    mkca() {
-        newkey "$tls/$1.key"
-        openssl req -new -x509 -key "$tls/$1.key" -subj "$2" -days 3650 -sha256 \
-            -config "$cnf" -extensions ca -out "$tls/$1.pem"
-    }
-    # Leaf: name, subject, issuing CA, extension section.
-    mkleaf() {
-        newkey "$tls/$1.key"
-        openssl req -new -key "$tls/$1.key" -subj "$2" -config "$cnf" -out "$tls/$1.csr"
-        openssl x509 -req -in "$tls/$1.csr" -CA "$tls/$3.pem" -CAkey "$tls/$3.key" -CAcreateserial \
-            -days 3650 -sha256 -extfile "$cnf" -extensions "$4" -out "$tls/$1.pem" 2>/dev/null
-        rm -f "$tls/$1.csr"
-    }
-    mkca ca "/O=XksGrpc lab/CN=XksGrpc lab server CA"
-    mkleaf server "/O=XksGrpc lab/CN=localhost" ca server
-    mkca client-ca "/O=XksGrpc lab/CN=XksGrpc lab client CA"
-    mkleaf client "/CN=$kms_client_cn" client-ca client
-    rm -f "$tls"/*.srl
-    chmod 600 "$tls"/*.key
+    xks_pki_ca "$tls" ca "/O=XksGrpc lab/CN=XksGrpc lab server CA"
+    xks_pki_leaf "$tls" server "/O=XksGrpc lab/CN=localhost" ca server "DNS:localhost,IP:127.0.0.1"
+    xks_pki_ca "$tls" client-ca "/O=XksGrpc lab/CN=XksGrpc lab client CA"
+    xks_pki_leaf "$tls" client "/CN=$kms_client_cn" client-ca client
 }
 
 json_string_array() { local a=("${@/#/\"}"); a=("${a[@]/%/\"}"); printf '[%s]' "$(join , "${a[@]}")"; }
