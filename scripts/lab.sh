@@ -8,6 +8,12 @@
 # XKS_LAB_MTLS (1: the edge requires the lab client certificate).
 set -euo pipefail
 
+# A shell without job control starts background commands with SIGINT ignored, and bash cannot trap a
+# signal ignored at entry; start over with default dispositions so SIGINT always stops the lab.
+if [[ -z ${XKS_LAB_SIGNALS_RESET:-} ]] && env --default-signal=INT true 2>/dev/null; then
+    XKS_LAB_SIGNALS_RESET=1 exec env --default-signal=INT,TERM,HUP bash "${BASH_SOURCE[0]}" "$@"
+fi
+
 XKS_LOG_TAG=lab
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -62,8 +68,8 @@ stale() {
 
 if ((build)) && { stale "$broker_dll" || stale "$edge_dll"; }; then
     xks_log "building broker and edge (Release)"
-    dotnet build src/Broker/XksGrpc.Broker.csproj -c Release -nodeReuse:false -v quiet -nologo >&2
-    dotnet build src/Edge/XksGrpc.Edge.csproj -c Release -nodeReuse:false -v quiet -nologo >&2
+    dotnet build src/Broker/XksGrpc.Broker.csproj -c Release -nodeReuse:false -v quiet -nologo -clp:NoSummary >&2
+    dotnet build src/Edge/XksGrpc.Edge.csproj -c Release -nodeReuse:false -v quiet -nologo -clp:NoSummary >&2
     # Keep no compiler server around: it would hold this terminal's output open.
     dotnet build-server shutdown >/dev/null 2>&1 || true
     # Up to date now, even when a touched file was no build input (so the next start skips the build).
@@ -275,9 +281,11 @@ write_edge_json
 broker_pid=0 edge_pid=0 stopping=0
 
 # alive PID: the process exists and is not a zombie.
+# Uses only builtins: the supervision loop calls it four times a second and must not cost CPU.
 alive() {
     local s
-    (($1 > 0)) && s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    (($1 > 0)) || return 1
+    read -r s 2>/dev/null <"/proc/$1/stat" || return 1
     s=${s##*) }
     [[ ${s:0:1} != Z ]]
 }
@@ -393,6 +401,7 @@ restart() {
     if (($(date +%s) - started < 5)); then sleep 1; fi
 }
 broker_started=$(date +%s) edge_started=$broker_started
+exec {tick}<> <(:)
 while :; do
     if ! alive "$broker_pid"; then
         restart broker "$broker_pid" "$broker_started"
@@ -406,7 +415,6 @@ while :; do
         edge_started=$(date +%s)
         xks_log "edge restarted (pid $edge_pid)"
     fi
-    # A background sleep lets the INT/TERM trap run at once rather than after the sleep.
-    sleep 0.25 &
-    wait $! 2>/dev/null || true
+    # read -t on a pipe that never delivers is a sleep without a fork, and a signal's trap runs at once.
+    read -r -t 0.25 -u "$tick" _ || true
 done
