@@ -68,8 +68,15 @@ stale() {
 
 if ((build)) && { stale "$broker_dll" || stale "$edge_dll"; }; then
     xks_log "building broker and edge (Release)"
-    dotnet build src/Broker/XksGrpc.Broker.csproj -c Release -nodeReuse:false -v quiet -nologo -clp:NoSummary >&2
-    dotnet build src/Edge/XksGrpc.Edge.csproj -c Release -nodeReuse:false -v quiet -nologo -clp:NoSummary >&2
+    build_log=$(mktemp)
+    for project in src/Broker/XksGrpc.Broker.csproj src/Edge/XksGrpc.Edge.csproj; do
+        if ! dotnet build "$project" -c Release -nodeReuse:false -v quiet -nologo >>"$build_log" 2>&1; then
+            cat "$build_log" >&2
+            rm -f "$build_log"
+            xks_die "build of $project failed"
+        fi
+    done
+    rm -f "$build_log"
     # Keep no compiler server around: it would hold this terminal's output open.
     dotnet build-server shutdown >/dev/null 2>&1 || true
     # Up to date now, even when a touched file was no build input (so the next start skips the build).
@@ -232,8 +239,9 @@ JSON
     mv "$edge_json.tmp" "$edge_json"
 }
 
+# A token that does not answer must not hang the first run: each admin command gets two minutes.
 broker_admin() {
-    dotnet "$broker_dll" "$@" --config "$broker_json" </dev/null >>"$logs/broker-admin.log" 2>&1 9>&- \
+    timeout 120 dotnet "$broker_dll" "$@" --config "$broker_json" </dev/null >>"$logs/broker-admin.log" 2>&1 9>&- \
         || { tail -n 20 "$logs/broker-admin.log" >&2; xks_die "broker admin command failed: $*"; }
 }
 
