@@ -337,7 +337,7 @@ wait_for() {
         sleep 0.1
     done
     tail -n 30 "$log" >&2 || true
-    xks_die "$name not ready after 60 s (log: $log)"
+    xks_die "$name did not come up within 60 s (log: $log)"
 }
 
 stop_all() {
