@@ -374,6 +374,24 @@ start_broker
 wait_for broker "$broker_pid" broker_ready "$logs/broker.log"
 start_edge
 wait_for edge "$edge_pid" edge_ready "$logs/edge.log"
+
+# One signed call of each kind through edge, broker and token before "ready", so the first
+# outside request finds JIT, TLS, SigV4 key and PKCS#11 session paths warm. Results are ignored.
+warm_up() {
+    local akid secret url="https://localhost:$port/ks1/kms/xks/v1" md op path body
+    akid=$(<"$secrets/ks1-1.akid") secret=$(<"$secrets/ks1-1.secret")
+    md='"awsPrincipalArn":"arn:aws:iam::123456789012:user/lab","kmsKeyArn":"arn:aws:kms:us-east-1:123456789012:key/lab","kmsRequestId":"lab-warm-up"'
+    for op in health metadata encrypt; do
+        case $op in
+            health) path=health body='{"requestMetadata":{"kmsOperation":"KmsHealthCheck","kmsRequestId":"lab-warm-up"}}' ;;
+            metadata) path=keys/foo/metadata body="{\"requestMetadata\":{$md,\"kmsOperation\":\"DescribeKey\"}}" ;;
+            encrypt) path=keys/foo/encrypt body="{\"requestMetadata\":{$md,\"kmsOperation\":\"Encrypt\"},\"plaintext\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"encryptionAlgorithm\":\"AES_GCM\",\"ciphertextDataIntegrityValueAlgorithm\":\"SHA_256\"}" ;;
+        esac
+        curl -s -o /dev/null --max-time 5 "${curl_tls[@]}" --aws-sigv4 "aws:amz:us-east-1:kms-xks-proxy" \
+            --user "$akid:$secret" -X POST -H 'Content-Type: application/json' --data "$body" "$url/$path" || true
+    done
+}
+warm_up
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 
 # Ready-to-paste examples with the first credential of ks1.
