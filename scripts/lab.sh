@@ -380,7 +380,7 @@ wait_for edge "$edge_pid" edge_ready "$logs/edge.log"
 warm_up() {
     local akid secret url="https://localhost:$port/ks1/kms/xks/v1" md op path body
     akid=$(<"$secrets/ks1-1.akid") secret=$(<"$secrets/ks1-1.secret")
-    md='"awsPrincipalArn":"arn:aws:iam::123456789012:user/lab","kmsKeyArn":"arn:aws:kms:us-east-1:123456789012:key/lab","kmsRequestId":"lab-warm-up"'
+    md='"awsPrincipalArn":"arn:aws:iam::123456789012:user/lab","kmsKeyArn":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","kmsRequestId":"lab-warm-up"'
     for op in health metadata encrypt; do
         case $op in
             health) path=health body='{"requestMetadata":{"kmsOperation":"KmsHealthCheck","kmsRequestId":"lab-warm-up"}}' ;;
