@@ -3,6 +3,7 @@
 #
 #   scripts/lab.sh            create the state on first run, start broker and edge, supervise them
 #   scripts/lab.sh --reset    wipe the state first
+#   scripts/lab.sh --no-build use the Release build as it is
 #
 # Environment: XKS_LAB_STATE (default lab/state), XKS_LAB_PORT (default 8443),
 # XKS_LAB_MTLS (1: the edge requires the lab client certificate).
@@ -22,7 +23,7 @@ source "$XKS_ROOT/scripts/lib/pki.sh"
 cd "$XKS_ROOT"
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 reset=0 build=1
