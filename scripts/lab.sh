@@ -23,7 +23,7 @@ source "$XKS_ROOT/scripts/lib/pki.sh"
 cd "$XKS_ROOT"
 
 usage() {
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 reset=0 build=1
