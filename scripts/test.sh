@@ -91,6 +91,6 @@ if ((total_passed + total_failed == 0)); then
     xks_log "no test ran"
     status=1
 fi
-xks_log "TRX results: $results"
+xks_log "TRX results: $results (whole run: ${SECONDS} s)"
 summary "$total_passed" "$total_failed" "$total_skipped"
 exit "$status"
