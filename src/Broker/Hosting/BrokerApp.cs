@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using XksGrpc.Broker.Configuration;
+using XksGrpc.Broker.Hosting;
+using XksGrpc.Broker.Service;
+using XksGrpc.Broker.Transport;
+
+namespace XksGrpc.Broker;
+
+/// <summary>
+/// The broker as a web application: the XKS operations over gRPC (proto/xksgrpc/broker/v1) and
+/// <c>GET /healthz</c> for liveness. <see cref="Build"/> is public so tests can host it in-process.
+/// </summary>
+public static class BrokerApp
+{
+    /// <summary>
+    /// Builds (does not start) the broker from <c>[serve] --config &lt;broker.json&gt;</c>; the
+    /// configuration is the JSON file, then <c>Broker__...</c> environment variables, then
+    /// <c>--Broker:Key=value</c> arguments.
+    /// </summary>
+    public static WebApplication Build(string[] args) => Build(args, configure: null);
+
+    /// <summary>As <see cref="Build(string[])"/>, letting tests add to the builder (e.g. a log sink).</summary>
+    internal static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
+    {
+        var commandLine = Hosting.BrokerCommandLine.Parse(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = commandLine.Rest });
+        if (commandLine.ConfigFile is { } file)
+        {
+            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+        }
+
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddCommandLine(commandLine.Rest);
+
+        // One line per request from ASP.NET itself would halve throughput: its request logs stay off
+        // unless the configuration asks for them.
+        if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+        {
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+
+        builder.Services.AddBroker(builder.Configuration, commandLine.BaseDirectory);
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var options = kestrel.ApplicationServices.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            var logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Broker.Transport");
+            BrokerListeners.Configure(kestrel, options, logger);
+        });
+
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var options = app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            BrokerListeners.ApplySocketMode(options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Broker.Transport"));
+        });
+
+        app.MapGrpcService<XksBrokerService>();
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        return app;
+    }
+}
