@@ -38,24 +38,21 @@ public static class EdgeApp
             new("Logging:LogLevel:Microsoft.AspNetCore", "Warning"),
             new("Logging:LogLevel:Yarp", "Warning"),
         ]);
-        builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: false);
+        builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: true);
         builder.Configuration.AddEnvironmentVariables();
 
         builder.Services.AddEdgeConfiguration(builder.Configuration, new EdgeConfigLocation(Path.GetDirectoryName(configPath)!));
+        configure?.Invoke(builder);
         builder.Services.AddEdgeTls();
         builder.WebHost.UseEdgeKestrel();
         builder.Services.AddXksPipeline();
+        builder.Services.AddEdgeAuthentication();
         builder.Services.AddBrokerForwarding();
-        configure?.Invoke(builder);
-
         var app = builder.Build();
 
         // Fail fast, with every configuration problem at once, before anything listens.
         var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
-        if (app.Services.GetService<IRequestAuthenticator>() is null)
-        {
-            throw new InvalidOperationException("No SigV4 request authenticator is registered.");
-        }
+        app.Services.GetRequiredService<CredentialLoader>().LoadOrThrow();
 
         EdgeLog.EdgeStarting(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Edge"),
             options.Keystores.Count, options.Brokers.Destinations.Count, options.Brokers.Deadline.TotalMilliseconds);

@@ -21,6 +21,8 @@ internal static class EdgeCommandLine
         {
             case "serve":
                 return await ServeAsync(args, stderr);
+            case "credentials":
+                return Authentication.CredentialsCommand.Run(args, stdout, stderr);
             case "help" or "--help" or "-h":
                 await stdout.WriteLineAsync(Usage);
                 return ExitOk;
@@ -34,6 +36,8 @@ internal static class EdgeCommandLine
     public const string Usage = """
         Usage:
           XksGrpc.Edge [serve] --config <edge.json>    run the XKS proxy edge
+          XksGrpc.Edge credentials new --uri-path </prefix/kms/xks/v1> [--secret-file <f>]
+                                                      generate a SigV4 credential and print the KMS console file
         """;
 
     /// <summary>The value after <c>--config</c> (or <c>--config=...</c>), or null.</summary>
@@ -68,6 +72,16 @@ internal static class EdgeCommandLine
         try
         {
             app = EdgeApp.Build(args);
+        }
+        catch (Authentication.CredentialConfigurationException ex)
+        {
+            await stderr.WriteLineAsync("The edge's SigV4 credentials are invalid:");
+            foreach (var error in ex.Errors)
+            {
+                await stderr.WriteLineAsync("  - " + error);
+            }
+
+            return ExitConfig;
         }
         catch (OptionsValidationException ex)
         {

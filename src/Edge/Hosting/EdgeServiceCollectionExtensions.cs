@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
+using XksGrpc.Edge.Authentication;
 using XksGrpc.Edge.Configuration;
 using XksGrpc.Edge.Forwarding;
 using XksGrpc.Edge.Metrics;
@@ -41,6 +42,19 @@ internal static class EdgeServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ServerCertificateStore>();
+        return services;
+    }
+
+    /// <summary>
+    /// SigV4 (spec Appendix A): the verifier over the credential store, fed from Edge:Keystores at
+    /// start and on every change of the configuration file (rotation without restart).
+    /// </summary>
+    public static IServiceCollection AddEdgeAuthentication(this IServiceCollection services)
+    {
+        services.AddSigV4Verification();
+        services.AddSingleton<CredentialLoader>();
+        services.AddHostedService(sp => sp.GetRequiredService<CredentialLoader>());
+        services.TryAddSingleton<IRequestAuthenticator, SigV4RequestAuthenticator>();
         return services;
     }
 

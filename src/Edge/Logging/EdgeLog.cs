@@ -51,6 +51,14 @@ internal static partial class EdgeLog
         Message = "Server certificate reload failed; the previous certificate stays in use")]
     public static partial void CertificateReloadFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, EventName = "CredentialsReloaded",
+        Message = "SigV4 credentials reloaded: {Added} added or changed, {Removed} removed, {Count} in force")]
+    public static partial void CredentialsReloaded(ILogger logger, int added, int removed, int count);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, EventName = "CredentialsReloadRejected",
+        Message = "SigV4 credential reload rejected; the previous credentials stay in force: {Errors}")]
+    public static partial void CredentialsReloadRejected(ILogger logger, string errors);
+
     [LoggerMessage(EventId = 30, Level = LogLevel.Information, EventName = "EdgeStarting",
         Message = "Edge starting: {KeystoreCount} keystore(s), {BrokerCount} broker(s), deadline {DeadlineMs} ms")]
     public static partial void EdgeStarting(ILogger logger, int keystoreCount, int brokerCount, double deadlineMs);

@@ -93,7 +93,6 @@ internal sealed class EdgeHost : IAsyncDisposable
         {
             builder.Logging.ClearProviders();
             builder.Logging.AddProvider(new TestLogProvider());
-            TestAuthentication.Register(builder.Services, credentials);
             configure?.Invoke(builder);
         });
         await app.StartAsync();
