@@ -202,7 +202,7 @@ public sealed class AuthorizationPolicyTests
     [InlineData("""{ "default": "deny", "rules": [ "r1" ] }""", "rules[0]: must be an object")]
     public void TryParse_RejectsAnInvalidPolicy_WithAnErrorNamingTheLocation(string json, string expected)
     {
-        IReadOnlyList<string> errors = Errors(json);
+        IReadOnlyList<string> errors = PolicyTestData.Errors(json);
 
         Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
     }
@@ -210,7 +210,7 @@ public sealed class AuthorizationPolicyTests
     [Fact]
     public void TryParse_ReportsEveryProblemAtOnce()
     {
-        IReadOnlyList<string> errors = Errors("""
+        IReadOnlyList<string> errors = PolicyTestData.Errors("""
             { "default": "maybe", "rules": [
               { "id": "", "effect": "allow" },
               { "id": "r2", "effect": "nope" },
