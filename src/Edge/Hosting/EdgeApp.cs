@@ -45,6 +45,7 @@ public static class EdgeApp
         configure?.Invoke(builder);
         builder.Services.AddEdgeTls();
         builder.WebHost.UseEdgeKestrel();
+        builder.Services.AddEdgeAuthorization();
         builder.Services.AddXksPipeline();
         builder.Services.AddEdgeAuthentication();
         builder.Services.AddBrokerForwarding();
@@ -53,6 +54,7 @@ public static class EdgeApp
         // Fail fast, with every configuration problem at once, before anything listens.
         var options = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
         app.Services.GetRequiredService<CredentialLoader>().LoadOrThrow();
+        _ = app.Services.GetRequiredService<Authorization.PolicyStore>();
 
         EdgeLog.EdgeStarting(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Edge"),
             options.Keystores.Count, options.Brokers.Destinations.Count, options.Brokers.Deadline.TotalMilliseconds);

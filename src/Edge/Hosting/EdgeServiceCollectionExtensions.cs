@@ -58,6 +58,18 @@ internal static class EdgeServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Secondary authorization (issue 5): each keystore's PolicyFile, reloaded by the policy store.</summary>
+    public static IServiceCollection AddEdgeAuthorization(this IServiceCollection services)
+    {
+        services.AddSingleton(sp =>
+        {
+            var keystores = sp.GetRequiredService<IOptions<EdgeOptions>>().Value.Keystores;
+            return Authorization.PolicyStore.Create(keystores.ToDictionary(k => k.Name, k => k.PolicyFile, StringComparer.Ordinal));
+        });
+        services.TryAddSingleton<IRequestAuthorizer, PolicyRequestAuthorizer>();
+        return services;
+    }
+
     /// <summary>Routing, quotas, metrics and the default seams of the XKS request pipeline.</summary>
     public static IServiceCollection AddXksPipeline(this IServiceCollection services)
     {

@@ -76,6 +76,29 @@ public sealed class QuotaAndLoggingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KeystorePolicy_DeniesWithAccessDeniedNamingTheRule_AndNeverGatesHealth()
+    {
+        File.WriteAllText(Path.Combine(_directory, "ks2.policy.json"),
+            """{ "default": "deny", "rules": [ { "id": "allow-encrypt", "effect": "allow", "apis": ["Encrypt"] } ] }""");
+        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+            root["Edge"]!["Keystores"]![1]!["PolicyFile"] = "ks2.policy.json");
+        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        await client.WaitUntilReadyAsync();
+        var ks2 = EdgeHost.DefaultCredentials[2];
+
+        var denied = await client.PostAsync("/ks2/kms/xks/v1/keys/foo/metadata", XksBodies.KeyMetadata(), ks2);
+        Assert.Equal(HttpStatusCode.Forbidden, denied.Status);
+        Assert.Equal("AccessDeniedException", denied.ErrorName);
+        Assert.Contains("default", denied.Json["errorMessage"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var encrypt = await client.PostAsync("/ks2/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), ks2);
+        Assert.NotEqual(HttpStatusCode.Forbidden, encrypt.Status);
+        var health = await client.PostAsync("/ks2/kms/xks/v1/health", XksBodies.Health(), ks2);
+        Assert.NotEqual(HttpStatusCode.Forbidden, health.Status);
+    }
+
+    [Fact]
     public async Task EachRequest_LogsOneLineWithItsMetadata_AndNeverThePlaintextAadOrSecret()
     {
         var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials);
