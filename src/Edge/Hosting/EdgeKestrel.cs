@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using XksGrpc.Edge.Configuration;
+using Microsoft.Extensions.Logging;
 using XksGrpc.Edge.Tls;
+using XksGrpc.Edge.Tls.Handshake;
 
 namespace XksGrpc.Edge.Hosting;
 
@@ -24,7 +26,8 @@ internal static class EdgeKestrel
             var services = kestrel.ApplicationServices;
             var options = services.GetRequiredService<IOptions<EdgeOptions>>().Value;
             var certificates = services.GetRequiredService<ServerCertificateStore>();
-            var clientValidator = services.GetService<IClientCertificateValidator>();
+            var clientValidator = options.Tls.ClientCertificate.Required ? services.GetService<IClientCertificateValidator>() : null;
+            var gateLogger = services.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Edge.Tls.ClientCertificateGate");
             if (options.Tls.ClientCertificate.Required && clientValidator is null)
             {
                 throw new InvalidOperationException(
@@ -46,7 +49,7 @@ internal static class EdgeKestrel
             Action<ListenOptions> configure = listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(https =>
+                var https = new HttpsConnectionAdapterOptions();
                 {
                     https.SslProtocols = TlsPolicy.Protocols;
                     https.ServerCertificateSelector = (_, _) => certificates.Current;
@@ -66,7 +69,18 @@ internal static class EdgeKestrel
                     {
                         https.OnAuthenticate = (_, ssl) => ssl.CipherSuitesPolicy = cipherSuites;
                     }
-                });
+                }
+
+                if (clientValidator is GatedClientCertificateCheck gated)
+                {
+                    // A refused client certificate must end the handshake with a handshake_failure
+                    // alert (spec; AWS's negative mTLS test): the gate answers below TLS (TLS 1.2 only).
+                    listen.UseHttpsWithClientCertificateGate(https, gated.Validate, gateLogger);
+                }
+                else
+                {
+                    listen.UseHttps(https);
+                }
             };
 
             var address = options.Listen.Address;

@@ -42,6 +42,7 @@ internal static class EdgeServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ServerCertificateStore>();
+        services.TryAddSingleton<IClientCertificateValidator, GatedClientCertificateCheck>();
         return services;
     }
 

@@ -31,6 +31,28 @@ internal sealed class TestPki
         return new TestPki(ca, server);
     }
 
+    /// <summary>A client CA (written as client-ca.pem) and a client certificate with CN <paramref name="commonName"/>.</summary>
+    public static (X509Certificate2 Ca, X509Certificate2 Client) CreateClient(string directory, string commonName)
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=XksGrpc Test Client CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        var now = DateTimeOffset.UtcNow;
+        var ca = caRequest.CreateSelfSigned(now.AddDays(-1), now.AddYears(1));
+        File.WriteAllText(Path.Combine(directory, "client-ca.pem"), ca.ExportCertificatePem());
+
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=" + commonName, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7f;
+        using var issued = request.Create(ca, now.AddDays(-1), now.AddDays(30), serial);
+        var client = X509CertificateLoader.LoadPkcs12(issued.CopyWithPrivateKey(key).Export(X509ContentType.Pkcs12), null);
+        return (ca, client);
+    }
+
     /// <summary>Issues (and writes) a server certificate signed by the CA.</summary>
     public static X509Certificate2 IssueServer(X509Certificate2 ca, string directory, string name, DateTimeOffset notBefore, DateTimeOffset notAfter)
     {

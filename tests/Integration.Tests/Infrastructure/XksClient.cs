@@ -11,10 +11,15 @@ internal sealed class XksClient : IDisposable
 {
     private readonly HttpMessageInvoker _http;
 
-    public XksClient(Uri baseAddress, X509Certificate2 ca)
+    public XksClient(Uri baseAddress, X509Certificate2 ca, X509Certificate2? clientCertificate = null)
     {
         BaseAddress = baseAddress;
         var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) };
+        if (clientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+        }
+
         handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
         {
             if (certificate is null)
