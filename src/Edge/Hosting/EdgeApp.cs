@@ -46,6 +46,7 @@ public static class EdgeApp
         builder.Services.AddEdgeTls();
         builder.WebHost.UseEdgeKestrel();
         builder.Services.AddEdgeAuthorization();
+        builder.Services.AddEdgeAudit(builder.Configuration, new EdgeConfigLocation(Path.GetDirectoryName(configPath)!));
         builder.Services.AddXksPipeline();
         builder.Services.AddEdgeAuthentication();
         builder.Services.AddBrokerForwarding();

@@ -71,6 +71,19 @@ internal static class EdgeServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>The tamper-evident audit log (Edge:Audit:File), when configured.</summary>
+    public static IServiceCollection AddEdgeAudit(this IServiceCollection services, IConfiguration configuration, EdgeConfigLocation location)
+    {
+        var file = location.ResolveOptional(configuration[$"{EdgeOptions.SectionName}:Audit:File"]);
+        if (!string.IsNullOrWhiteSpace(file))
+        {
+            services.AddSingleton(sp => Audit.AuditLog.Open(file, timeProvider: sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<IRequestAuditSink, AuditLogSink>();
+        }
+
+        return services;
+    }
+
     /// <summary>Routing, quotas, metrics and the default seams of the XKS request pipeline.</summary>
     public static IServiceCollection AddXksPipeline(this IServiceCollection services)
     {

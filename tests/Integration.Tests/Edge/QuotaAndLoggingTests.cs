@@ -99,6 +99,28 @@ public sealed class QuotaAndLoggingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AuditFile_GetsOneRecordPerRequest_WithoutThePlaintext()
+    {
+        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+            root["Edge"]!["Audit"] = new JsonObject { ["File"] = "audit/edge-audit.log" });
+        Directory.CreateDirectory(Path.Combine(_directory, "audit"));
+        var requestId = "audit-" + Guid.NewGuid();
+        await using (var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials))
+        {
+            using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+            await client.WaitUntilReadyAsync();
+            var body = XksBodies.Encrypt("AUDIT-PLAINTEXT-MARKER"u8.ToArray());
+            body["requestMetadata"]!["kmsRequestId"] = requestId;
+            await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", body.ToJsonString(), EdgeHost.DefaultCredentials[0]);
+        }
+
+        var text = File.ReadAllText(Path.Combine(_directory, "audit", "edge-audit.log"));
+        Assert.Single(text.Split('\n'), line => line.Contains(requestId, StringComparison.Ordinal));
+        Assert.DoesNotContain("AUDIT-PLAINTEXT-MARKER", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToBase64String("AUDIT-PLAINTEXT-MARKER"u8.ToArray()), text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EachRequest_LogsOneLineWithItsMetadata_AndNeverThePlaintextAadOrSecret()
     {
         var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials);
