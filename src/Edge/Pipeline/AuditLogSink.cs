@@ -20,7 +20,7 @@ internal sealed class AuditLogSink(AuditLog log) : IRequestAuditSink, IAsyncDisp
             exchange.Api == XksApi.GetHealthStatus ? null : exchange.KeyId,
             metadata?.KmsRequestId,
             metadata?.KmsOperation,
-            metadata?.AwsPrincipalArn,
+            metadata is { AwsPrincipalArn.Length: > 0 } ? metadata.AwsPrincipalArn : null,
             metadata is { HasKmsKeyArn: true } ? metadata.KmsKeyArn : null,
             metadata is { HasKmsViaService: true } ? metadata.KmsViaService : null,
             metadata is { HasAwsSourceVpc: true } ? metadata.AwsSourceVpc : null,

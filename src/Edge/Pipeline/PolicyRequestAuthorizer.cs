@@ -13,7 +13,7 @@ internal sealed class PolicyRequestAuthorizer(PolicyStore policies) : IRequestAu
             ApiNames.Of(exchange.Api),
             exchange.Keystore,
             exchange.Api == XksApi.GetHealthStatus ? null : exchange.KeyId,
-            metadata?.AwsPrincipalArn,
+            metadata is { AwsPrincipalArn.Length: > 0 } ? metadata.AwsPrincipalArn : null,
             metadata?.KmsOperation,
             metadata is { HasKmsViaService: true } ? metadata.KmsViaService : null,
             metadata is { HasAwsSourceVpc: true } ? metadata.AwsSourceVpc : null,
