@@ -33,7 +33,8 @@ public static class BrokerApp
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = commandLine.Rest });
         if (commandLine.ConfigFile is { } file)
         {
-            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+            // Reloaded on change for Broker:Keystores only (KeystorePolicy); everything else is read at start.
+            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: true);
         }
 
         builder.Configuration.AddEnvironmentVariables();

@@ -74,4 +74,10 @@ internal static partial class BrokerLog
 
     [LoggerMessage(405, LogLevel.Warning, "Connection on the Unix socket refused: peer credentials unavailable")]
     public static partial void PeerCredentialsUnavailable(ILogger logger);
+
+    [LoggerMessage(500, LogLevel.Information, "Keystore key lists reloaded: {Keystores} keystores, {Keys} key ids")]
+    public static partial void KeystoresReloaded(ILogger logger, int keystores, int keys);
+
+    [LoggerMessage(501, LogLevel.Warning, "Keystore key lists not reloaded, the last valid ones stay in force: {Problems}")]
+    public static partial void KeystoresReloadRejected(ILogger logger, string problems);
 }
