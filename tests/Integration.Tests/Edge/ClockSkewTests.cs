@@ -8,24 +8,8 @@ namespace XksGrpc.Integration.Tests.Edge;
 /// x-amz-date must be within 5 minutes of the edge's clock either way (spec Appendix A, Task 4):
 /// the edge's clock is moved, the request is signed at the real time by AWSSDK.Core.
 /// </summary>
-public sealed class ClockSkewTests : IAsyncLifetime
+public sealed class ClockSkewTests() : FakeBrokerTest("xksgrpc-skew-")
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("xksgrpc-skew-").FullName;
-    private TestPki _pki = null!;
-    private FakeBroker _broker = null!;
-
-    public async Task InitializeAsync()
-    {
-        _pki = TestPki.Create(_directory);
-        _broker = await FakeBroker.StartAsync(Path.Combine(_directory, "broker.sock"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _broker.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
     [Theory]
     [InlineData(-4, HttpStatusCode.OK)]
     [InlineData(4, HttpStatusCode.OK)]
@@ -34,10 +18,10 @@ public sealed class ClockSkewTests : IAsyncLifetime
     public async Task RequestSignedWithSkew_IsAcceptedWithinFiveMinutesOnly(int edgeClockOffsetMinutes, HttpStatusCode expected)
     {
         var clock = new ShiftedTimeProvider(TimeSpan.FromMinutes(edgeClockOffsetMinutes));
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials);
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials);
         await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials,
             builder => builder.Services.AddSingleton<TimeProvider>(clock));
-        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        using var client = new XksClient(edge.BaseAddress, Pki.Ca);
         await client.WaitUntilReadyAsync();
 
         var reply = await client.PostAsync("/ks1/kms/xks/v1/keys/foo/metadata", XksBodies.KeyMetadata(), EdgeHost.DefaultCredentials[0]);

@@ -5,31 +5,15 @@ using XksGrpc.Integration.Tests.Infrastructure;
 namespace XksGrpc.Integration.Tests.Edge;
 
 /// <summary>Credentials added to or removed from edge.json take effect without a restart (spec, "SigV4 credentials rotation").</summary>
-public sealed class CredentialRotationTests : IAsyncLifetime
+public sealed class CredentialRotationTests() : FakeBrokerTest("xksgrpc-rot-")
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("xksgrpc-rot-").FullName;
-    private TestPki _pki = null!;
-    private FakeBroker _broker = null!;
-
-    public async Task InitializeAsync()
-    {
-        _pki = TestPki.Create(_directory);
-        _broker = await FakeBroker.StartAsync(Path.Combine(_directory, "broker.sock"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _broker.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
     [Fact]
     public async Task AddedCredential_IsAccepted_AndRemovedOneRefused_WithoutRestart()
     {
         var initial = EdgeHost.DefaultCredentials;
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, initial);
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, initial);
         await using var edge = await EdgeHost.StartAsync(config, initial);
-        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        using var client = new XksClient(edge.BaseAddress, Pki.Ca);
         await client.WaitUntilReadyAsync();
 
         var fresh = TestCredential.Create("ks1", "KSONENEWNEWNEWNEWNEWNEW5");
@@ -37,7 +21,7 @@ public sealed class CredentialRotationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsync("/ks1/kms/xks/v1/health", XksBodies.Health(), fresh)).Status);
 
         // Rotate: drop the first ks1 credential, add a new one.
-        EdgeHost.WriteConfig(_directory, _broker.SocketPath, [fresh, initial[1], initial[2]]);
+        EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, [fresh, initial[1], initial[2]]);
 
         var until = DateTime.UtcNow.AddSeconds(15);
         HttpStatusCode freshStatus, oldStatus;

@@ -5,31 +5,15 @@ using XksGrpc.Integration.Tests.Infrastructure;
 namespace XksGrpc.Integration.Tests.Edge;
 
 /// <summary>Edge:Tls:ClientCertificate:Required: only KMS's certificate (pinned CA, allowed CN) gets through the handshake.</summary>
-public sealed class MutualTlsTests : IAsyncLifetime
+public sealed class MutualTlsTests() : FakeBrokerTest("xksgrpc-mtls-")
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("xksgrpc-mtls-").FullName;
-    private TestPki _pki = null!;
-    private FakeBroker _broker = null!;
-
-    public async Task InitializeAsync()
-    {
-        _pki = TestPki.Create(_directory);
-        _broker = await FakeBroker.StartAsync(Path.Combine(_directory, "broker.sock"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _broker.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
     [Fact]
     public async Task KmsClientCertificate_IsAccepted_AndNoneOrAnotherCnIsRefusedInTheHandshake()
     {
-        var (_, kms) = TestPki.CreateClient(_directory, "cks.kms.us-east-1.amazonaws.com");
-        var other = Directory.CreateDirectory(Path.Combine(_directory, "other")).FullName;
+        var (_, kms) = TestPki.CreateClient(TestDirectory, "cks.kms.us-east-1.amazonaws.com");
+        var other = Directory.CreateDirectory(Path.Combine(TestDirectory, "other")).FullName;
         var (_, stranger) = TestPki.CreateClient(other, "cks.kms.us-east-1.amazonaws.com");
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials, root =>
             root["Edge"]!["Tls"]!["ClientCertificate"] = new JsonObject
             {
                 ["Required"] = true,
@@ -38,15 +22,15 @@ public sealed class MutualTlsTests : IAsyncLifetime
             });
         await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
 
-        using var withKms = new XksClient(edge.BaseAddress, _pki.Ca, kms);
+        using var withKms = new XksClient(edge.BaseAddress, Pki.Ca, kms);
         await withKms.WaitUntilReadyAsync();
         var reply = await withKms.PostAsync("/ks1/kms/xks/v1/health", XksBodies.Health(), EdgeHost.DefaultCredentials[0]);
         Assert.Equal(HttpStatusCode.OK, reply.Status);
 
-        using var without = new XksClient(edge.BaseAddress, _pki.Ca);
+        using var without = new XksClient(edge.BaseAddress, Pki.Ca);
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => without.PostAsync("/ks1/kms/xks/v1/health", XksBodies.Health(), EdgeHost.DefaultCredentials[0]));
 
-        using var withStranger = new XksClient(edge.BaseAddress, _pki.Ca, stranger);
+        using var withStranger = new XksClient(edge.BaseAddress, Pki.Ca, stranger);
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => withStranger.PostAsync("/ks1/kms/xks/v1/health", XksBodies.Health(), EdgeHost.DefaultCredentials[0]));
     }
 }

@@ -8,31 +8,15 @@ using EdgeCommandLine = edge::XksGrpc.Edge.Hosting.EdgeCommandLine;
 namespace XksGrpc.Integration.Tests.Edge;
 
 /// <summary>Per-keystore quotas (429), the one log line per request, and start-up refusal of a bad configuration.</summary>
-public sealed class QuotaAndLoggingTests : IAsyncLifetime
+public sealed class QuotaAndLoggingTests() : FakeBrokerTest("xksgrpc-quota-")
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("xksgrpc-quota-").FullName;
-    private TestPki _pki = null!;
-    private FakeBroker _broker = null!;
-
-    public async Task InitializeAsync()
-    {
-        _pki = TestPki.Create(_directory);
-        _broker = await FakeBroker.StartAsync(Path.Combine(_directory, "broker.sock"));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _broker.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
     [Fact]
     public async Task KeystoreOverItsQuota_IsThrottlingException_AndOtherKeystoresAreUnaffected()
     {
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials, root =>
             root["Edge"]!["Keystores"]![1]!["RateLimit"] = new JsonObject { ["PermitsPerSecond"] = 1, ["Burst"] = 2 });
         await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
-        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        using var client = new XksClient(edge.BaseAddress, Pki.Ca);
         var ks2 = EdgeHost.DefaultCredentials[2];
 
         var statuses = new List<HttpStatusCode>();
@@ -57,19 +41,19 @@ public sealed class QuotaAndLoggingTests : IAsyncLifetime
     [Fact]
     public async Task BrokerAtItsConcurrencyLimit_ShedsWithThrottlingException()
     {
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials, root =>
         {
             root["Edge"]!["Brokers"]!["MaxConcurrentRequestsPerBroker"] = 1;
             root["Edge"]!["Brokers"]!["Deadline"] = "00:00:00.250";
         });
         await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
-        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        using var client = new XksClient(edge.BaseAddress, Pki.Ca);
         await client.WaitUntilReadyAsync();
-        _broker.State.Delay = TimeSpan.FromMilliseconds(150);
+        Broker.State.Delay = TimeSpan.FromMilliseconds(150);
 
         var replies = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
             client.PostAsync("/ks1/kms/xks/v1/keys/foo/metadata", XksBodies.KeyMetadata(), EdgeHost.DefaultCredentials[0], HttpVersion.Version20)));
-        _broker.State.Delay = TimeSpan.Zero;
+        Broker.State.Delay = TimeSpan.Zero;
 
         Assert.Contains(replies, r => r.Status == HttpStatusCode.TooManyRequests && r.ErrorName == "ThrottlingException");
         Assert.All(replies, r => Assert.Equal("application/json", r.ContentType));
@@ -78,12 +62,12 @@ public sealed class QuotaAndLoggingTests : IAsyncLifetime
     [Fact]
     public async Task KeystorePolicy_DeniesWithAccessDeniedNamingTheRule_AndNeverGatesHealth()
     {
-        File.WriteAllText(Path.Combine(_directory, "ks2.policy.json"),
+        File.WriteAllText(Path.Combine(TestDirectory, "ks2.policy.json"),
             """{ "default": "deny", "rules": [ { "id": "allow-encrypt", "effect": "allow", "apis": ["Encrypt"] } ] }""");
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials, root =>
             root["Edge"]!["Keystores"]![1]!["PolicyFile"] = "ks2.policy.json");
         await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
-        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        using var client = new XksClient(edge.BaseAddress, Pki.Ca);
         await client.WaitUntilReadyAsync();
         var ks2 = EdgeHost.DefaultCredentials[2];
 
@@ -101,20 +85,20 @@ public sealed class QuotaAndLoggingTests : IAsyncLifetime
     [Fact]
     public async Task AuditFile_GetsOneRecordPerRequest_WithoutThePlaintext()
     {
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials, root =>
             root["Edge"]!["Audit"] = new JsonObject { ["File"] = "audit/edge-audit.log" });
-        Directory.CreateDirectory(Path.Combine(_directory, "audit"));
+        Directory.CreateDirectory(Path.Combine(TestDirectory, "audit"));
         var requestId = "audit-" + Guid.NewGuid();
         await using (var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials))
         {
-            using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+            using var client = new XksClient(edge.BaseAddress, Pki.Ca);
             await client.WaitUntilReadyAsync();
             var body = XksBodies.Encrypt("AUDIT-PLAINTEXT-MARKER"u8.ToArray());
             body["requestMetadata"]!["kmsRequestId"] = requestId;
             await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", body.ToJsonString(), EdgeHost.DefaultCredentials[0]);
         }
 
-        var text = File.ReadAllText(Path.Combine(_directory, "audit", "edge-audit.log"));
+        var text = File.ReadAllText(Path.Combine(TestDirectory, "audit", "edge-audit.log"));
         Assert.Single(text.Split('\n'), line => line.Contains(requestId, StringComparison.Ordinal));
         Assert.DoesNotContain("AUDIT-PLAINTEXT-MARKER", text, StringComparison.Ordinal);
         Assert.DoesNotContain(Convert.ToBase64String("AUDIT-PLAINTEXT-MARKER"u8.ToArray()), text, StringComparison.Ordinal);
@@ -123,9 +107,9 @@ public sealed class QuotaAndLoggingTests : IAsyncLifetime
     [Fact]
     public async Task EachRequest_LogsOneLineWithItsMetadata_AndNeverThePlaintextAadOrSecret()
     {
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials);
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials);
         await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
-        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        using var client = new XksClient(edge.BaseAddress, Pki.Ca);
         await client.WaitUntilReadyAsync();
         var requestId = "log-test-" + Guid.NewGuid();
         var plaintext = "TOP-SECRET-PLAINTEXT-MARKER"u8.ToArray();
@@ -158,7 +142,7 @@ public sealed class QuotaAndLoggingTests : IAsyncLifetime
     [Fact]
     public async Task InvalidConfiguration_StopsTheEdgeNamingEverySetting()
     {
-        var config = EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials, root =>
+        var config = EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials, root =>
         {
             root["Edge"]!["Proxy"]!["FleetSize"] = 0;
             root["Edge"]!["Brokers"]!["Deadline"] = "00:00:05";

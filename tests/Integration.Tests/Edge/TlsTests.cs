@@ -7,25 +7,20 @@ using XksGrpc.Integration.Tests.Infrastructure;
 namespace XksGrpc.Integration.Tests.Edge;
 
 /// <summary>The TLS face of the edge (spec, "API content type"): versions, suites, ALPN, certificate reload.</summary>
-public sealed class TlsTests : IAsyncLifetime
+public sealed class TlsTests() : FakeBrokerTest("xksgrpc-tls-")
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("xksgrpc-tls-").FullName;
-    private TestPki _pki = null!;
-    private FakeBroker _broker = null!;
     private EdgeHost _edge = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _pki = TestPki.Create(_directory);
-        _broker = await FakeBroker.StartAsync(Path.Combine(_directory, "broker.sock"));
-        _edge = await EdgeHost.StartAsync(EdgeHost.WriteConfig(_directory, _broker.SocketPath, EdgeHost.DefaultCredentials), EdgeHost.DefaultCredentials);
+        await base.InitializeAsync();
+        _edge = await EdgeHost.StartAsync(EdgeHost.WriteConfig(TestDirectory, Broker.SocketPath, EdgeHost.DefaultCredentials), EdgeHost.DefaultCredentials);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _edge.DisposeAsync();
-        await _broker.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
+        await base.DisposeAsync();
     }
 
     private async Task<(SslProtocols Protocol, TlsCipherSuite Suite, string Alpn, X509Certificate2 Certificate)> HandshakeAsync(
@@ -103,9 +98,9 @@ public sealed class TlsTests : IAsyncLifetime
     public async Task ChangedCertificateFiles_AreServedWithoutRestart()
     {
         var before = (await HandshakeAsync(SslProtocols.Tls13)).Certificate;
-        Assert.Equal(_pki.Server.SerialNumber, before.SerialNumber);
+        Assert.Equal(Pki.Server.SerialNumber, before.SerialNumber);
 
-        var renewed = TestPki.IssueServer(_pki.Ca, _directory, "server", DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        var renewed = TestPki.IssueServer(Pki.Ca, TestDirectory, "server", DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
 
         var until = DateTime.UtcNow.AddSeconds(20);
         X509Certificate2 served;
