@@ -162,6 +162,11 @@ public sealed class ManagementAndTracingTests(RealProcessesFixture fixture) : IC
         var sum = scrape.Value("xksgrpc_edge_request_duration_seconds_sum", "xks_api=Encrypt", "xks_keystore=ks1", "xks_outcome=Success");
         Assert.InRange(sum / successes, 0.00001, 1.0);
         Assert.True(scrape.Value("xksgrpc_edge_broker_duration_seconds_count", "xks_api=Encrypt") >= 1);
+
+        // .NET runtime and Kestrel connection metrics ride along (README, "Metrics").
+        Assert.True(scrape.Value("dotnet_process_memory_working_set_bytes") > 0);
+        Assert.NotEmpty(scrape.Find("kestrel_active_connections"));
+        Assert.Equal("xksgrpc-edge", scrape.Find("target_info").Single().Labels["service_name"]);
     }
 
     [Fact]
