@@ -6,7 +6,9 @@
 #   scripts/lab.sh --no-build use the Release build as it is
 #
 # Environment: XKS_LAB_STATE (default lab/state), XKS_LAB_PORT (default 8443),
-# XKS_LAB_MTLS (1: the edge requires the lab client certificate).
+# XKS_LAB_MTLS (1: the edge requires the lab client certificate),
+# XKS_LAB_EDGE_METRICS_PORT / XKS_LAB_BROKER_METRICS_PORT (management listeners with /metrics on
+# 127.0.0.1, default 9464 / 9465; 0 turns one off).
 set -euo pipefail
 
 # A shell without job control starts background commands with SIGINT ignored, and bash cannot trap a
@@ -42,6 +44,14 @@ port=${XKS_LAB_PORT:-8443}
 mtls=${XKS_LAB_MTLS:-0}
 if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then xks_die "XKS_LAB_PORT must be a TCP port number, got '$port'"; fi
 [[ $mtls == 0 || $mtls == 1 ]] || xks_die "XKS_LAB_MTLS must be 0 or 1, got '$mtls'"
+edge_metrics_port=${XKS_LAB_EDGE_METRICS_PORT:-9464}
+broker_metrics_port=${XKS_LAB_BROKER_METRICS_PORT:-9465}
+for metrics_setting in XKS_LAB_EDGE_METRICS_PORT:$edge_metrics_port XKS_LAB_BROKER_METRICS_PORT:$broker_metrics_port; do
+    if ! [[ ${metrics_setting#*:} =~ ^[0-9]{1,5}$ ]] || ((10#${metrics_setting#*:} > 65535)); then
+        xks_die "${metrics_setting%%:*} must be a TCP port number or 0 (off), got '${metrics_setting#*:}'"
+    fi
+done
+edge_metrics_port=$((10#$edge_metrics_port)) broker_metrics_port=$((10#$broker_metrics_port))
 
 kms_client_cn=cks.kms.us-east-1.amazonaws.com
 token_label=xks-lab
@@ -168,7 +178,8 @@ write_broker_json() {
       "HealthCheckInterval": "00:00:15"
     },
     "Keystores": [ $(join , "${entries[@]}") ],
-    "Limits": { "MaxPlaintextBytes": 8192, "MaxAadBytes": 16384 }
+    "Limits": { "MaxPlaintextBytes": 8192, "MaxAadBytes": 16384 },
+    "Management": { "Address": "127.0.0.1", "Port": $broker_metrics_port }
   }
 }
 JSON
@@ -233,7 +244,7 @@ write_edge_json() {
     },
     "Limits": { "MaxRequestBodyBytes": 65536, "MaxPlaintextBytes": 8192, "MaxAadBytes": 16384 },
     "Audit": { "File": "$logs/audit.log" },
-    "Management": { "Address": "127.0.0.1", "Port": 0 }
+    "Management": { "Address": "127.0.0.1", "Port": $edge_metrics_port }
   }
 }
 JSON
@@ -407,6 +418,7 @@ XKS proxy lab (state: $state)
   KMS console   $kms/*.json
   keys          ${demo_keys[*]}
   logs          $logs/
+  metrics       $( ((edge_metrics_port)) && echo "edge http://127.0.0.1:$edge_metrics_port/metrics" || echo "edge off"), $( ((broker_metrics_port)) && echo "broker http://127.0.0.1:$broker_metrics_port/metrics" || echo "broker off")
   pids          broker $broker_pid, edge $edge_pid
 
 Encrypt with foo:

@@ -1,3 +1,5 @@
+using XksGrpc.Observability;
+
 namespace XksGrpc.Broker.Configuration;
 
 /// <summary>The broker's configuration, section "Broker" (design.md, "Broker configuration").</summary>
@@ -19,6 +21,9 @@ internal sealed class BrokerOptions
 
     /// <summary>Behaviour of the operations.</summary>
     public OperationsOptions Operations { get; set; } = new();
+
+    /// <summary>The management listener (metrics, issue 6); port 0 = off.</summary>
+    public ManagementOptions Management { get; set; } = new();
 }
 
 internal sealed class BrokerListenOptions

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace XksGrpc.Broker.Configuration;
 
-/// <summary>Listen settings: a transport, a valid socket mode, and complete TLS settings.</summary>
+/// <summary>Listen settings: a transport, a valid socket mode, complete TLS settings, and the management listener.</summary>
 internal sealed class ListenOptionsValidator : IValidateOptions<BrokerOptions>
 {
     public ValidateOptionsResult Validate(string? name, BrokerOptions options)
@@ -44,6 +44,7 @@ internal sealed class ListenOptionsValidator : IValidateOptions<BrokerOptions>
             }
         }
 
+        options.Management.Check("Broker:Management", problems, listen.Tcp is { } t ? [("Broker:Listen:Tcp:Port", t.Port)] : []);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 

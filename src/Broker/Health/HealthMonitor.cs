@@ -89,7 +89,7 @@ internal sealed class HealthMonitor : BackgroundService
         string reason;
         try
         {
-            await _hsm.RunOnAsync(token, _hsm.HealthKeyLabel, static (session, label) =>
+            await _hsm.RunOnAsync(HsmOperation.HealthCheck, token, _hsm.HealthKeyLabel, static (session, label) =>
             {
                 var family = session.FindKey(label);
                 var key = family.Current ?? throw XksException.InvalidState($"The health key '{label}' is disabled.");

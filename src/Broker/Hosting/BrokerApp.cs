@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,6 +11,7 @@ using XksGrpc.Broker.Configuration;
 using XksGrpc.Broker.Hosting;
 using XksGrpc.Broker.Service;
 using XksGrpc.Broker.Transport;
+using XksGrpc.Observability;
 
 namespace XksGrpc.Broker;
 
@@ -31,6 +33,11 @@ public static class BrokerApp
     {
         var commandLine = Hosting.BrokerCommandLine.Parse(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = commandLine.Rest });
+
+        // Defaults below everything else: JSON log lines with the trace context (the file, the
+        // environment and the command line may override them).
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = ManagementEndpoint.JsonConsoleDefaults });
+        builder.Logging.AddTraceCorrelation();
         if (commandLine.ConfigFile is { } file)
         {
             // Reloaded on change for Broker:Keystores only (KeystorePolicy); everything else is read at start.
@@ -48,11 +55,18 @@ public static class BrokerApp
         }
 
         builder.Services.AddBroker(builder.Configuration, commandLine.BaseDirectory);
+        var management = builder.Configuration.GetSection($"{BrokerOptions.Section}:Management").Get<ManagementOptions>() ?? new();
+        if (management.Enabled)
+        {
+            builder.Services.AddManagementMetrics("xksgrpc-broker", Telemetry.BrokerMetrics.MeterName);
+        }
+
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<BrokerOptions>>().Value;
             var logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Broker.Transport");
             BrokerListeners.Configure(kestrel, options, logger);
+            BrokerListeners.ConfigureManagement(kestrel, options, logger);
         });
 
         configure?.Invoke(builder);
@@ -62,6 +76,11 @@ public static class BrokerApp
             var options = app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value;
             BrokerListeners.ApplySocketMode(options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Broker.Transport"));
         });
+
+        if (management.Enabled)
+        {
+            app.UseManagementEndpoint();
+        }
 
         app.MapGrpcService<XksBrokerService>();
         app.MapGet("/healthz", () => Results.Text("ok"));

@@ -9,14 +9,14 @@ namespace XksGrpc.Broker.Logging;
 internal static partial class BrokerLog
 {
     // 1xx: requests
-    [LoggerMessage(100, LogLevel.Debug, "{Operation} ok keystore={Keystore} key={KeyId} kmsRequestId={KmsRequestId} latencyMs={LatencyMs:F3}")]
-    public static partial void RequestSucceeded(ILogger logger, string operation, string keystore, string keyId, string kmsRequestId, double latencyMs);
+    [LoggerMessage(100, LogLevel.Debug, "{Operation} ok keystore={Keystore} key={KeyId} kmsRequestId={KmsRequestId} traceId={TraceId} latencyMs={LatencyMs:F3}")]
+    public static partial void RequestSucceeded(ILogger logger, string operation, string keystore, string keyId, string kmsRequestId, string traceId, double latencyMs);
 
-    [LoggerMessage(101, LogLevel.Information, "{Operation} failed keystore={Keystore} key={KeyId} kmsRequestId={KmsRequestId} error={ErrorName} message={ErrorMessage} latencyMs={LatencyMs:F3}")]
-    public static partial void RequestFailed(ILogger logger, string operation, string keystore, string keyId, string kmsRequestId, string errorName, string errorMessage, double latencyMs);
+    [LoggerMessage(101, LogLevel.Information, "{Operation} failed keystore={Keystore} key={KeyId} kmsRequestId={KmsRequestId} traceId={TraceId} error={ErrorName} message={ErrorMessage} latencyMs={LatencyMs:F3}")]
+    public static partial void RequestFailed(ILogger logger, string operation, string keystore, string keyId, string kmsRequestId, string traceId, string errorName, string errorMessage, double latencyMs);
 
-    [LoggerMessage(102, LogLevel.Error, "{Operation} failed unexpectedly keystore={Keystore} key={KeyId} kmsRequestId={KmsRequestId} latencyMs={LatencyMs:F3}")]
-    public static partial void RequestFailedUnexpectedly(ILogger logger, Exception exception, string operation, string keystore, string keyId, string kmsRequestId, double latencyMs);
+    [LoggerMessage(102, LogLevel.Error, "{Operation} failed unexpectedly keystore={Keystore} key={KeyId} kmsRequestId={KmsRequestId} traceId={TraceId} latencyMs={LatencyMs:F3}")]
+    public static partial void RequestFailedUnexpectedly(ILogger logger, Exception exception, string operation, string keystore, string keyId, string kmsRequestId, string traceId, double latencyMs);
 
     [LoggerMessage(103, LogLevel.Error, "Encrypt kmsRequestId={KmsRequestId} key={KeyId}: the HSM could not decrypt its own ciphertext (attempt {Attempt}); {Action}")]
     public static partial void EncryptVerificationFailed(ILogger logger, string kmsRequestId, string keyId, int attempt, string action);

@@ -39,15 +39,15 @@ internal sealed class Hsm : IDisposable
 
     /// <summary>
     /// Runs <paramref name="operation"/> on a session of the first healthy token, failing over in
-    /// configuration order. <paramref name="operation"/> is synchronous (PKCS#11 calls block) and may be
+    /// configuration order (<paramref name="name"/>, one of <see cref="HsmOperation"/>, tags its latency). <paramref name="operation"/> is synchronous (PKCS#11 calls block) and may be
     /// run again on another token, so it must not have side effects outside its result.
     /// </summary>
-    public async ValueTask<TResult> RunAsync<TState, TResult>(TState state, Func<PooledSession, TState, TResult> operation, CancellationToken cancellationToken)
+    public async ValueTask<TResult> RunAsync<TState, TResult>(string name, TState state, Func<PooledSession, TState, TResult> operation, CancellationToken cancellationToken)
     {
         XksException? failure = null;
         foreach (var token in _tokens)
         {
-            var outcome = await TryRunOnAsync(token, state, operation, cancellationToken).ConfigureAwait(false);
+            var outcome = await TryRunOnAsync(name, token, state, operation, cancellationToken).ConfigureAwait(false);
             if (outcome.Failure is null)
             {
                 return outcome.Result!;
@@ -60,9 +60,9 @@ internal sealed class Hsm : IDisposable
     }
 
     /// <summary>Runs on one token, without failover (the health check).</summary>
-    public async ValueTask<TResult> RunOnAsync<TState, TResult>(HsmToken token, TState state, Func<PooledSession, TState, TResult> operation, CancellationToken cancellationToken)
+    public async ValueTask<TResult> RunOnAsync<TState, TResult>(string name, HsmToken token, TState state, Func<PooledSession, TState, TResult> operation, CancellationToken cancellationToken)
     {
-        var outcome = await TryRunOnAsync(token, state, operation, cancellationToken).ConfigureAwait(false);
+        var outcome = await TryRunOnAsync(name, token, state, operation, cancellationToken).ConfigureAwait(false);
         return outcome.Failure is null ? outcome.Result! : throw outcome.Failure;
     }
 
@@ -72,7 +72,7 @@ internal sealed class Hsm : IDisposable
     /// The result; or a failure that lets the caller try another token (token away or faulted, pool
     /// busy). Errors about the request itself are thrown.
     /// </summary>
-    private async ValueTask<Outcome<TResult>> TryRunOnAsync<TState, TResult>(HsmToken token, TState state, Func<PooledSession, TState, TResult> operation, CancellationToken cancellationToken)
+    private async ValueTask<Outcome<TResult>> TryRunOnAsync<TState, TResult>(string name, HsmToken token, TState state, Func<PooledSession, TState, TResult> operation, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -95,7 +95,7 @@ internal sealed class Hsm : IDisposable
             }
 
             var started = Stopwatch.GetTimestamp();
-            _metrics.RecordSessionWait(token.Id, Stopwatch.GetElapsedTime(waitStarted, started).TotalMilliseconds);
+            _metrics.RecordSessionWait(token.Id, Stopwatch.GetElapsedTime(waitStarted, started).TotalSeconds);
 
             if (session is null)
             {
@@ -151,7 +151,7 @@ internal sealed class Hsm : IDisposable
             }
             finally
             {
-                _metrics.RecordOperation(token.Id, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                _metrics.RecordOperation(token.Id, name, Stopwatch.GetElapsedTime(started).TotalSeconds);
                 connection.Release(session);
             }
         }

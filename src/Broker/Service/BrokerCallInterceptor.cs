@@ -10,7 +10,7 @@ using XksGrpc.Broker.V1;
 namespace XksGrpc.Broker.Service;
 
 /// <summary>
-/// Every call's last stop: logs one line (operation, keystore, key id, kmsRequestId, outcome,
+/// Every call's last stop: logs one line (operation, keystore, key id, kmsRequestId, trace id, outcome,
 /// latency), and turns an <see cref="XksException"/> into an RpcException carrying a google.rpc.Status
 /// with one packed XksError. Any other exception becomes InternalException with a generic message, so
 /// nothing unexpected (least of all data) reaches the edge.
@@ -26,22 +26,22 @@ internal sealed class BrokerCallInterceptor(ILogger<BrokerCallInterceptor> logge
         try
         {
             var response = await continuation(request, context).ConfigureAwait(false);
-            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            metrics.RecordRequest(OperationName(request), "ok", elapsed);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            metrics.RecordRequest(OperationName(request), BrokerMetrics.Success, elapsed.TotalSeconds);
             if (logger.IsEnabled(LogLevel.Debug))
             {
                 var (keystore, keyId, metadata) = Describe(request);
-                BrokerLog.RequestSucceeded(logger, OperationName(request), keystore, keyId, KmsRequestId(context, metadata), elapsed);
+                BrokerLog.RequestSucceeded(logger, OperationName(request), keystore, keyId, KmsRequestId(context, metadata), TraceId(), elapsed.TotalMilliseconds);
             }
 
             return response;
         }
         catch (XksException e)
         {
-            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var elapsed = Stopwatch.GetElapsedTime(started);
             var (keystore, keyId, metadata) = Describe(request);
-            metrics.RecordRequest(OperationName(request), e.Name.ToString(), elapsed);
-            BrokerLog.RequestFailed(logger, OperationName(request), keystore, keyId, KmsRequestId(context, metadata), e.Name.ToString(), e.SafeMessage, elapsed);
+            metrics.RecordRequest(OperationName(request), e.Name.ToString(), elapsed.TotalSeconds);
+            BrokerLog.RequestFailed(logger, OperationName(request), keystore, keyId, KmsRequestId(context, metadata), TraceId(), e.Name.ToString(), e.SafeMessage, elapsed.TotalMilliseconds);
             throw XksErrors.ToRpcException(e.Name, e.SafeMessage);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -50,10 +50,10 @@ internal sealed class BrokerCallInterceptor(ILogger<BrokerCallInterceptor> logge
         }
         catch (Exception e) when (e is not RpcException)
         {
-            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var elapsed = Stopwatch.GetElapsedTime(started);
             var (keystore, keyId, metadata) = Describe(request);
-            metrics.RecordRequest(OperationName(request), XksErrorName.InternalException.ToString(), elapsed);
-            BrokerLog.RequestFailedUnexpectedly(logger, e, OperationName(request), keystore, keyId, KmsRequestId(context, metadata), elapsed);
+            metrics.RecordRequest(OperationName(request), XksErrorName.InternalException.ToString(), elapsed.TotalSeconds);
+            BrokerLog.RequestFailedUnexpectedly(logger, e, OperationName(request), keystore, keyId, KmsRequestId(context, metadata), TraceId(), elapsed.TotalMilliseconds);
             throw XksErrors.ToRpcException(XksErrorName.InternalException, "The proxy failed unexpectedly.");
         }
     }
@@ -64,6 +64,12 @@ internal sealed class BrokerCallInterceptor(ILogger<BrokerCallInterceptor> logge
         var header = context.RequestHeaders.GetValue(KmsRequestIdHeader);
         return !string.IsNullOrEmpty(header) ? header : metadata?.KmsRequestId ?? "";
     }
+
+    /// <summary>
+    /// The W3C trace id of this call: ASP.NET Core's request activity continues the edge's
+    /// <c>traceparent</c> header, so it is the trace id of the edge's log line for the same request.
+    /// </summary>
+    private static string TraceId() => Activity.Current?.TraceId.ToHexString() ?? "";
 
     private static string OperationName<TRequest>(TRequest request) => request switch
     {

@@ -49,7 +49,7 @@ internal sealed class DecryptOperation(Hsm hsm, KeystorePolicy policy, IOptions<
         request.AuthenticationTag.Span.CopyTo(ciphertextAndTag.AsSpan(request.Ciphertext.Length));
         var work = new Work(key.ExternalKeyId, request.CiphertextMetadata.ToByteArray(), request.AdditionalAuthenticatedData.Span,
             request.InitializationVector.ToByteArray(), ciphertextAndTag);
-        var plaintext = await hsm.RunAsync(work, static (session, w) => w.Run(session), cancellationToken).ConfigureAwait(false);
+        var plaintext = await hsm.RunAsync(HsmOperation.Decrypt, work, static (session, w) => w.Run(session), cancellationToken).ConfigureAwait(false);
         return new DecryptResponse { Plaintext = UnsafeByteOperations.UnsafeWrap(plaintext) };
     }
 

@@ -45,7 +45,7 @@ internal sealed class EncryptOperation(Hsm hsm, KeystorePolicy policy, IOptions<
             cdiv, _operations, kmsRequestId, logger);
         try
         {
-            return await hsm.RunAsync(work, static (session, w) => w.Run(session), cancellationToken).ConfigureAwait(false);
+            return await hsm.RunAsync(HsmOperation.Encrypt, work, static (session, w) => w.Run(session), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -15,7 +15,7 @@ internal sealed class GetKeyMetadataOperation(Hsm hsm, KeystorePolicy policy)
     {
         var key = RequestChecks.Key(request.Key);
         policy.EnsureAllowed(key.Keystore, key.ExternalKeyId);
-        return await hsm.RunAsync(key.ExternalKeyId, static (session, keyId) =>
+        return await hsm.RunAsync(HsmOperation.KeyMetadata, key.ExternalKeyId, static (session, keyId) =>
         {
             var family = session.FindKey(keyId);
             var current = family.Current;

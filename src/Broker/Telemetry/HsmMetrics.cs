@@ -3,8 +3,8 @@ using System.Diagnostics.Metrics;
 namespace XksGrpc.Broker.Telemetry;
 
 /// <summary>
-/// HSM-side instruments on the meter "XksGrpc.Broker": how long each operation holds a session
-/// (the HSM's latency as the broker sees it), and how long requests wait for a free session.
+/// HSM-side instruments on the meter "XksGrpc.Broker": how long each operation holds a session (the
+/// HSM's latency as the broker sees it), how long requests wait for a free session, and token faults.
 /// </summary>
 internal sealed class HsmMetrics
 {
@@ -15,19 +15,21 @@ internal sealed class HsmMetrics
     public HsmMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(BrokerMetrics.MeterName);
-        _operation = meter.CreateHistogram<double>("xksgrpc.broker.hsm.operation.duration", unit: "ms",
-            description: "Time an operation held an HSM session (all its PKCS#11 calls)");
-        _sessionWait = meter.CreateHistogram<double>("xksgrpc.broker.hsm.session_wait.duration", unit: "ms",
-            description: "Time a request waited for a free HSM session");
-        _faults = meter.CreateCounter<long>("xksgrpc.broker.hsm.faults", description: "Token faults that dropped a token's sessions");
+        _operation = meter.CreateHistogram<double>("xksgrpc.broker.hsm.operation.duration", "s",
+            "Time an operation held an HSM session (all its PKCS#11 calls), by token and operation.");
+        _sessionWait = meter.CreateHistogram<double>("xksgrpc.broker.hsm.session_wait.duration", "s",
+            "Time a request waited for a free HSM session, by token.");
+        _faults = meter.CreateCounter<long>("xksgrpc.broker.hsm.faults", "{fault}",
+            "Token or module faults that dropped a token's sessions, by token and CKR_ code.");
     }
 
-    public void RecordOperation(string token, double milliseconds) =>
-        _operation.Record(milliseconds, new KeyValuePair<string, object?>("token", token));
+    /// <summary><paramref name="operation"/> is one of the fixed <see cref="Pkcs11.HsmOperation"/> names.</summary>
+    public void RecordOperation(string token, string operation, double seconds) =>
+        _operation.Record(seconds, new KeyValuePair<string, object?>("hsm.token", token), new KeyValuePair<string, object?>("hsm.operation", operation));
 
-    public void RecordSessionWait(string token, double milliseconds) =>
-        _sessionWait.Record(milliseconds, new KeyValuePair<string, object?>("token", token));
+    public void RecordSessionWait(string token, double seconds) =>
+        _sessionWait.Record(seconds, new KeyValuePair<string, object?>("hsm.token", token));
 
     public void RecordFault(string token, string ckr) =>
-        _faults.Add(1, new KeyValuePair<string, object?>("token", token), new KeyValuePair<string, object?>("ckr", ckr));
+        _faults.Add(1, new KeyValuePair<string, object?>("hsm.token", token), new KeyValuePair<string, object?>("hsm.ckr", ckr));
 }

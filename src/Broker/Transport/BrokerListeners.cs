@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging;
 using XksGrpc.Broker.Configuration;
 using XksGrpc.Broker.Logging;
+using XksGrpc.Observability;
 
 namespace XksGrpc.Broker.Transport;
 
@@ -56,6 +57,16 @@ internal static class BrokerListeners
                 });
             });
             BrokerLog.ListeningTcp(logger, tcp.Address, tcp.Port, tcp.Insecure ? "h2c, INSECURE" : "h2, mutual TLS");
+        }
+    }
+
+    /// <summary>The management listener (metrics), when Broker:Management:Port is set.</summary>
+    public static void ConfigureManagement(KestrelServerOptions kestrel, BrokerOptions options, ILogger logger)
+    {
+        if (options.Management.Enabled)
+        {
+            ManagementEndpoint.Listen(kestrel, options.Management);
+            BrokerLog.ListeningTcp(logger, options.Management.Address, options.Management.Port, "HTTP/1.1, management: /metrics, /healthz");
         }
     }
 

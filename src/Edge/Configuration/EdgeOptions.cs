@@ -1,3 +1,5 @@
+using XksGrpc.Observability;
+
 namespace XksGrpc.Edge.Configuration;
 
 /// <summary>
@@ -23,7 +25,8 @@ internal sealed class EdgeOptions
 
     public EdgeAuditOptions Audit { get; set; } = new();
 
-    public EdgeManagementOptions Management { get; set; } = new();
+    /// <summary>The management listener (metrics, issue 6); port 0 = off.</summary>
+    public ManagementOptions Management { get; set; } = new();
 }
 
 /// <summary>Where the XKS HTTPS endpoint listens.</summary>
@@ -164,12 +167,4 @@ internal sealed class EdgeLimitsOptions
 internal sealed class EdgeAuditOptions
 {
     public string? File { get; set; }
-}
-
-/// <summary>The management listener (metrics, issue 6); port 0 = off.</summary>
-internal sealed class EdgeManagementOptions
-{
-    public string Address { get; set; } = "127.0.0.1";
-
-    public int Port { get; set; }
 }

@@ -55,8 +55,7 @@ internal sealed class ListenValidator : EdgeOptionsValidator
     {
         CheckAddress(options.Listen.Address, "Edge:Listen:Address", failures);
         CheckPort(options.Listen.Port, "Edge:Listen:Port", failures);
-        CheckAddress(options.Management.Address, "Edge:Management:Address", failures);
-        CheckPort(options.Management.Port, "Edge:Management:Port", failures);
+        options.Management.Check("Edge:Management", failures, ("Edge:Listen:Port", options.Listen.Port));
     }
 }
 

@@ -7,6 +7,7 @@ using XksGrpc.Edge.Configuration;
 using XksGrpc.Edge.Hosting;
 using XksGrpc.Edge.Logging;
 using XksGrpc.Edge.Pipeline;
+using XksGrpc.Observability;
 
 namespace XksGrpc.Edge;
 
@@ -37,11 +38,19 @@ public static class EdgeApp
         [
             new("Logging:LogLevel:Microsoft.AspNetCore", "Warning"),
             new("Logging:LogLevel:Yarp", "Warning"),
+            .. ManagementEndpoint.JsonConsoleDefaults,
         ]);
         builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: true);
         builder.Configuration.AddEnvironmentVariables();
 
         builder.Services.AddEdgeConfiguration(builder.Configuration, new EdgeConfigLocation(Path.GetDirectoryName(configPath)!));
+        builder.Logging.AddTraceCorrelation();
+        var management = builder.Configuration.GetSection($"{EdgeOptions.SectionName}:Management").Get<ManagementOptions>() ?? new();
+        if (management.Enabled)
+        {
+            builder.Services.AddManagementMetrics("xksgrpc-edge", Metrics.EdgeMetrics.MeterName);
+        }
+
         configure?.Invoke(builder);
         builder.Services.AddEdgeTls();
         builder.WebHost.UseEdgeKestrel();
@@ -59,6 +68,11 @@ public static class EdgeApp
 
         EdgeLog.EdgeStarting(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("XksGrpc.Edge"),
             options.Keystores.Count, options.Brokers.Destinations.Count, options.Brokers.Deadline.TotalMilliseconds);
+
+        if (management.Enabled)
+        {
+            app.UseManagementEndpoint();
+        }
 
         app.UseXksEntry();
         app.MapPing();

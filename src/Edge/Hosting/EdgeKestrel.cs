@@ -8,6 +8,7 @@ using XksGrpc.Edge.Configuration;
 using Microsoft.Extensions.Logging;
 using XksGrpc.Edge.Tls;
 using XksGrpc.Edge.Tls.Handshake;
+using XksGrpc.Observability;
 
 namespace XksGrpc.Edge.Hosting;
 
@@ -82,6 +83,11 @@ internal static class EdgeKestrel
                     listen.UseHttps(https);
                 }
             };
+
+            if (options.Management.Enabled)
+            {
+                ManagementEndpoint.Listen(kestrel, options.Management);
+            }
 
             var address = options.Listen.Address;
             if (address is "*" or "any")

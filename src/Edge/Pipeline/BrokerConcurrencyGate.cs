@@ -26,7 +26,7 @@ internal sealed class BrokerConcurrencyGate(RequestDelegate next, IOptions<EdgeO
         {
             var exchange = context.Features.Get<XksExchange>();
             var failure = new XksFailure(XksErrorName.ThrottlingException, "The key manager broker is at its concurrency limit.");
-            metrics.Throttled(exchange?.Keystore ?? "none", "broker-concurrency");
+            metrics.Throttled(exchange?.Keystore ?? "none", EdgeMetrics.BrokerConcurrency);
             if (exchange is not null)
             {
                 exchange.Failure = failure;

@@ -94,7 +94,7 @@ internal sealed class XksEntryMiddleware(
                 metadata is { HasKmsKeyArn: true } ? metadata.KmsKeyArn : null,
                 outcome, context.Response.StatusCode, exchange.DecidingRule,
                 latency.TotalMilliseconds, exchange.BrokerLatency.TotalMilliseconds,
-                exchange.TraceParent is null ? null : exchange.TraceId.ToHexString());
+                exchange.TraceParent is not null ? exchange.TraceId.ToHexString() : Activity.Current?.TraceId.ToHexString());
         }
 
         foreach (var sink in _auditSinks)

@@ -45,6 +45,11 @@ internal sealed class XksRequestMiddleware(
         try
         {
             var frameLength = 0;
+            if (bodyFailure is not null)
+            {
+                metrics.Rejected(exchange.Keystore, EdgeMetrics.Oversized);
+            }
+
             var failure = bodyFailure ?? Prepare(context, exchange, body.AsMemory(0, length), out frame, out frameLength);
             if (body is not null)
             {
@@ -103,6 +108,7 @@ internal sealed class XksRequestMiddleware(
         if (!authentication.Succeeded)
         {
             EdgeLog.AuthenticationFailed(logger, exchange.Keystore, authentication.Failure.ToString());
+            metrics.Rejected(exchange.Keystore, EdgeMetrics.Authentication);
             return new XksFailure(XksErrorName.AuthenticationFailedException, null);
         }
 
@@ -110,6 +116,7 @@ internal sealed class XksRequestMiddleware(
         {
             // A credential belongs to one keystore (design.md): another keystore's is refused.
             EdgeLog.AuthenticationFailed(logger, exchange.Keystore, "CredentialOfAnotherKeystore");
+            metrics.Rejected(exchange.Keystore, EdgeMetrics.Authentication);
             return new XksFailure(XksErrorName.AuthenticationFailedException, null);
         }
 
@@ -123,7 +130,7 @@ internal sealed class XksRequestMiddleware(
 
         if (!rateLimiters.TryAcquire(exchange.Keystore))
         {
-            metrics.Throttled(exchange.Keystore, "keystore-quota");
+            metrics.Throttled(exchange.Keystore, EdgeMetrics.KeystoreQuota);
             return new XksFailure(XksErrorName.ThrottlingException, "The request rate of this keystore exceeds its quota.");
         }
 
@@ -151,16 +158,24 @@ internal sealed class XksRequestMiddleware(
             if (!decision.Allowed)
             {
                 EdgeLog.AccessDenied(logger, ApiNames.Of(exchange.Api), exchange.Keystore, exchange.KeyId, decision.RuleId);
+                metrics.Rejected(exchange.Keystore, EdgeMetrics.Authorization);
                 return new XksFailure(XksErrorName.AccessDeniedException, decision.Message);
             }
         }
 
-        // Trace context for the broker hop: continue the caller's trace when there is one.
-        var activity = Activity.Current;
-        var traceId = activity?.TraceId ?? ActivityTraceId.CreateRandom();
-        var spanId = ActivitySpanId.CreateRandom();
-        exchange.TraceId = traceId;
-        exchange.TraceParent = string.Concat("00-", traceId.ToHexString(), "-", spanId.ToHexString(), "-01");
+        // Trace context for the broker hop (W3C traceparent): the request's own span (ASP.NET Core's
+        // activity, which continues the caller's trace when there is one) is the broker's parent, so
+        // the TraceId and the parent SpanId in the broker's log are those of the edge's log line.
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity)
+        {
+            exchange.TraceId = activity.TraceId;
+            exchange.TraceParent = activity.Id;
+        }
+        else
+        {
+            exchange.TraceId = ActivityTraceId.CreateRandom();
+            exchange.TraceParent = string.Concat("00-", exchange.TraceId.ToHexString(), "-", ActivitySpanId.CreateRandom().ToHexString(), "-00");
+        }
 
         frame = GrpcFraming.Frame(parsed.Message, out frameLength);
         return null;

@@ -53,7 +53,7 @@ internal sealed class ServerCertificateStore : IDisposable
         }
 
         _poll = time.CreateTimer(_ => ReloadIfChanged(), null, PollInterval, PollInterval);
-        metrics.ObserveCertificateDaysToExpiry(() => DaysToExpiry);
+        metrics.ObserveCertificateDaysToExpiry(() => ServerCertificateExpiry.DaysToExpire(Current, _time));
     }
 
     /// <summary>The certificate presented to new TLS connections.</summary>

@@ -51,6 +51,31 @@ public sealed class OptionsValidationTests(BrokerFixture fixture) : BrokerTest(f
     }
 
     [Fact]
+    public void ManagementListener_IsOffByDefault_AndChecksPortAddressAndTheTcpPort()
+    {
+        var validator = new ListenOptionsValidator();
+        var options = new BrokerOptions { Listen = { UnixSocket = "/run/xksgrpc/broker.sock" } };
+        Assert.False(options.Management.Enabled);
+        Assert.True(validator.Validate(null, options).Succeeded);
+
+        options.Management.Port = 9465;
+        Assert.True(validator.Validate(null, options).Succeeded);
+
+        options.Management.Port = -1;
+        options.Management.Address = "not-an-ip";
+        var failures = validator.Validate(null, options).Failures!.ToList();
+        Assert.Contains(failures, f => f.StartsWith("Broker:Management:Port", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Broker:Management:Address", StringComparison.Ordinal));
+        Assert.Equal(2, failures.Count);
+
+        options.Management = new() { Port = 5001 };
+        options.Listen.Tcp = new TcpListenOptions { Port = 5001, Insecure = true };
+        var shared = Assert.Single(validator.Validate(null, options).Failures!);
+        Assert.StartsWith("Broker:Management:Port", shared, StringComparison.Ordinal);
+        Assert.Contains("Broker:Listen:Tcp:Port", shared, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PinSource_FromEnvironmentVariable_IsReadAndAMissingOneIsAProblem()
     {
         var token = new TokenOptions { Id = "t", Label = "x", PinEnv = "XKSGRPC_TEST_PIN_" + Guid.NewGuid().ToString("N") };

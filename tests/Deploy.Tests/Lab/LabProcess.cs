@@ -17,12 +17,14 @@ internal sealed class LabProcess : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Process _process;
 
-    private LabProcess(Process process, string state, int port, bool mtls)
+    private LabProcess(Process process, string state, int port, bool mtls, int edgeMetricsPort, int brokerMetricsPort)
     {
         _process = process;
         State = state;
         Port = port;
         Mtls = mtls;
+        EdgeMetricsPort = edgeMetricsPort;
+        BrokerMetricsPort = brokerMetricsPort;
     }
 
     public string State { get; }
@@ -30,6 +32,12 @@ internal sealed class LabProcess : IAsyncDisposable
     public int Port { get; }
 
     public bool Mtls { get; }
+
+    /// <summary>The edge's management port (XKS_LAB_EDGE_METRICS_PORT): free ports, so labs of other test runs do not collide on 9464.</summary>
+    public int EdgeMetricsPort { get; }
+
+    /// <summary>The broker's management port (XKS_LAB_BROKER_METRICS_PORT).</summary>
+    public int BrokerMetricsPort { get; }
 
     public string Output
     {
@@ -75,8 +83,11 @@ internal sealed class LabProcess : IAsyncDisposable
         psi.Environment["XKS_LAB_STATE"] = state;
         psi.Environment["XKS_LAB_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         psi.Environment["XKS_LAB_MTLS"] = mtls ? "1" : "0";
+        var (edgeMetrics, brokerMetrics) = (FreePort(), FreePort());
+        psi.Environment["XKS_LAB_EDGE_METRICS_PORT"] = edgeMetrics.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        psi.Environment["XKS_LAB_BROKER_METRICS_PORT"] = brokerMetrics.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        var lab = new LabProcess(new Process { StartInfo = psi, EnableRaisingEvents = true }, state, port, mtls);
+        var lab = new LabProcess(new Process { StartInfo = psi, EnableRaisingEvents = true }, state, port, mtls, edgeMetrics, brokerMetrics);
         lab._process.OutputDataReceived += (_, e) => lab.OnLine(e.Data);
         lab._process.ErrorDataReceived += (_, e) => lab.OnLine(e.Data);
         lab._process.Exited += (_, _) => lab._ready.TrySetException(new InvalidOperationException("lab.sh exited before ready"));

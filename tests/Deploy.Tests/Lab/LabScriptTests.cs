@@ -85,6 +85,28 @@ public sealed class LabScriptTests(LabFixture fixture) : IClassFixture<LabFixtur
         Assert.Equal(200, await XksCurl.PingAsync(_lab, withClientCertificate: false));
     }
 
+    [Fact]
+    public async Task ManagementPorts_ServeMetricsOfEdgeAndBroker_AndTheXksPortDoesNot()
+    {
+        // A program restarted by another test of this class starts its counters at zero: send one now.
+        var health = await XksCurl.HealthAsync(_lab, _lab.ConsoleFile("ks1-1"));
+        Assert.True(health.Status == 200, health.Raw);
+
+        var edge = await Shell.RunAsync("curl", "-s", "--max-time", "10", $"http://127.0.0.1:{_lab.EdgeMetricsPort}/metrics");
+        Assert.Contains("xksgrpc_edge_requests_total{", edge.StdOut, StringComparison.Ordinal);
+        Assert.Contains("xks_api=\"GetHealthStatus\"", edge.StdOut, StringComparison.Ordinal);
+        Assert.Contains("xksgrpc_edge_tls_certificate_time_to_expiry_days", edge.StdOut, StringComparison.Ordinal);
+
+        var broker = await Shell.RunAsync("curl", "-s", "--max-time", "10", $"http://127.0.0.1:{_lab.BrokerMetricsPort}/metrics");
+        Assert.Contains("xksgrpc_broker_hsm_health{", broker.StdOut, StringComparison.Ordinal);
+        Assert.Contains("xksgrpc_broker_requests_total{", broker.StdOut, StringComparison.Ordinal);
+
+        var onXksPort = await Shell.RunAsync("curl", "-s", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
+            "--cacert", _lab.StatePath("tls/ca.pem"), $"https://localhost:{_lab.Port}/metrics");
+        Assert.Equal("404", onXksPort.StdOut);
+        Assert.Contains($"http://127.0.0.1:{_lab.EdgeMetricsPort}/metrics", _lab.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("foo", true, true, "ENABLED")]
     [InlineData("encrypt_only_key", true, false, "ENABLED")]

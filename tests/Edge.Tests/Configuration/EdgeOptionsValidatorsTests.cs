@@ -87,6 +87,36 @@ public sealed class EdgeOptionsValidatorsTests : IDisposable
     }
 
     [Fact]
+    public void ManagementListener_IsOffByDefault_AndAValidOneIsAccepted()
+    {
+        var options = Valid();
+        Assert.False(options.Management.Enabled);
+        Assert.Equal("127.0.0.1", options.Management.Address);
+
+        options.Management.Port = 9464;
+        options.Management.Address = "localhost";
+        Assert.Empty(Failures(options));
+        Assert.True(options.Management.Enabled);
+    }
+
+    [Fact]
+    public void ManagementListener_WithABadPortAddressOrTheXksPort_IsRefused_NamingEachSetting()
+    {
+        var options = Valid();
+        options.Management.Port = 65536;
+        options.Management.Address = "metrics.example";
+        var failures = Failures(options);
+        Assert.Contains(failures, f => f.StartsWith("Edge:Management:Port", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Edge:Management:Address", StringComparison.Ordinal));
+
+        options = Valid();
+        options.Management.Port = options.Listen.Port;
+        var shared = Assert.Single(Failures(options));
+        Assert.StartsWith("Edge:Management:Port", shared, StringComparison.Ordinal);
+        Assert.Contains("Edge:Listen:Port", shared, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SpecMinima_ArePermitted_AndOneBelowIsNot()
     {
         var options = Valid();

@@ -33,6 +33,24 @@ internal sealed class RealBroker : IAsyncDisposable
 
     public static async Task<RealBroker> StartAsync(string directory)
     {
+        var configPath = await WriteConfigAsync(directory);
+        var app = BrokerApp.Build(["serve", "--config", configPath]);
+        await app.StartAsync();
+        return new RealBroker(app, SocketPathIn(directory));
+    }
+
+    /// <summary>The SoftHSM configuration a broker in another process needs (SOFTHSM2_CONF).</summary>
+    public static string SoftHsmConf => Path.Combine(SoftHsmRoot.Value, "softhsm2.conf");
+
+    /// <summary>Where the broker of <paramref name="directory"/> listens.</summary>
+    public static string SocketPathIn(string directory) => Path.Combine(directory, "run", "broker.sock");
+
+    /// <summary>
+    /// Writes <c>broker.json</c> (edited by <paramref name="edit"/>) for the fixture's token, creating
+    /// the token's keys on first use; returns its path.
+    /// </summary>
+    public static async Task<string> WriteConfigAsync(string directory, Action<JsonObject>? edit = null)
+    {
         var root = SoftHsmRoot.Value;
         var configPath = Path.Combine(directory, "broker.json");
         string[] keys = ["foo", "encrypt_only_key", "decrypt_only_key", "impotent_key", "disabled_key"];
@@ -55,6 +73,7 @@ internal sealed class RealBroker : IAsyncDisposable
                 ["Limits"] = new JsonObject { ["MaxPlaintextBytes"] = 8192, ["MaxAadBytes"] = 16384 },
             },
         };
+        edit?.Invoke(config);
         Directory.CreateDirectory(Path.Combine(directory, "run"));
         File.WriteAllText(configPath, config.ToJsonString());
 
@@ -78,9 +97,7 @@ internal sealed class RealBroker : IAsyncDisposable
             KeysOnce.Release();
         }
 
-        var app = BrokerApp.Build(["serve", "--config", configPath]);
-        await app.StartAsync();
-        return new RealBroker(app, Path.Combine(directory, "run", "broker.sock"));
+        return configPath;
     }
 
     /// <summary>Runs the broker's own admin command, <c>XksGrpc.Broker keys ...</c>, as a process.</summary>
@@ -101,7 +118,7 @@ internal sealed class RealBroker : IAsyncDisposable
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["SOFTHSM2_CONF"] = Path.Combine(SoftHsmRoot.Value, "softhsm2.conf");
+        start.Environment["SOFTHSM2_CONF"] = SoftHsmConf;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEnd();
