@@ -33,9 +33,9 @@ public sealed class RealProcessesFixture : IAsyncLifetime
 
     internal TestCredential Ks2 => EdgeHost.DefaultCredentials[2];
 
-    internal string EncryptRequestId { get; } = "obs-encrypt-" + Guid.NewGuid().ToString("N");
+    internal string EncryptRequestId { get; private set; } = "";
 
-    internal string MissingKeyRequestId { get; } = "obs-missing-" + Guid.NewGuid().ToString("N");
+    internal string MissingKeyRequestId { get; private set; } = "";
 
     internal byte[] Plaintext { get; } = Encoding.ASCII.GetBytes("observability plaintext never in a label");
 
@@ -65,8 +65,10 @@ public sealed class RealProcessesFixture : IAsyncLifetime
             TimeSpan.FromSeconds(60));
 
         // A loaded test machine may miss the 200 ms deadline on the very first calls (JIT): retry until the success lands.
+        // Each attempt has its own kmsRequestId: a timed-out attempt may still be logged by the broker later.
         for (var attempt = 0; attempt < 10; attempt++)
         {
+            EncryptRequestId = "obs-encrypt-" + Guid.NewGuid().ToString("N");
             var encrypt = XksBodies.Encrypt(Plaintext, aad: Encoding.ASCII.GetBytes("aad never in a label"));
             encrypt["requestMetadata"]!["kmsRequestId"] = EncryptRequestId;
             var reply = await Client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", encrypt.ToJsonString(), Ks1);
@@ -79,6 +81,7 @@ public sealed class RealProcessesFixture : IAsyncLifetime
 
         for (var attempt = 0; attempt < 10; attempt++)
         {
+            MissingKeyRequestId = "obs-missing-" + Guid.NewGuid().ToString("N");
             var metadata = new JsonObject { ["requestMetadata"] = XksBodies.Metadata("DescribeKey", MissingKeyRequestId) };
             var reply = await Client.PostAsync("/ks1/kms/xks/v1/keys/absent_key/metadata", metadata.ToJsonString(), Ks1);
             Replies.Add(reply);
