@@ -1,0 +1,14 @@
+namespace XksGrpc.Drills.Tests.Infrastructure;
+
+/// <summary>The drills load this machine's two cores with real processes: they run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DrillCollection
+{
+    public const string Name = "drills";
+
+    /// <summary>The edge's per-call deadline to the broker (Edge:Brokers:Deadline in the drills' edge.json).</summary>
+    public static readonly TimeSpan Deadline = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Slack over the deadline for TLS, SigV4, JSON and a busy two-core machine.</summary>
+    public static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(400);
+}
