@@ -16,6 +16,7 @@ internal sealed class EdgeMetrics : IDisposable
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _brokerDuration;
     private readonly Counter<long> _throttled;
+    private readonly Counter<long> _failovers;
 
     public EdgeMetrics(IMeterFactory meterFactory)
     {
@@ -24,6 +25,7 @@ internal sealed class EdgeMetrics : IDisposable
         _duration = _meter.CreateHistogram<double>("xks.edge.request.duration", "s", "End-to-end duration of XKS requests at the edge.");
         _brokerDuration = _meter.CreateHistogram<double>("xks.edge.broker.duration", "s", "Duration of the broker hop (gRPC call).");
         _throttled = _meter.CreateCounter<long>("xks.edge.throttled", "{request}", "Requests shed with ThrottlingException, by reason.");
+        _failovers = _meter.CreateCounter<long>("xks.edge.broker.failovers", "{request}", "Requests retried on another broker after a connection-level failure.");
     }
 
     /// <summary>Publishes the server certificate's days to expiry (like KMS's XksProxyCertificateDaysToExpire).</summary>
@@ -47,6 +49,9 @@ internal sealed class EdgeMetrics : IDisposable
 
     public void Throttled(string keystore, string reason)
         => _throttled.Add(1, new KeyValuePair<string, object?>("xks.keystore", keystore), new KeyValuePair<string, object?>("xks.reason", reason));
+
+    public void BrokerFailover(string destination)
+        => _failovers.Add(1, new KeyValuePair<string, object?>("xks.broker", destination));
 
     public void Dispose() => _meter.Dispose();
 }
