@@ -89,6 +89,9 @@ internal sealed class HealthMonitor : BackgroundService
         string reason;
         try
         {
+            // Deep means the token itself: requests run on session copies of the keys, which outlive the
+            // token's files; the probe reads the token's objects and retires a token that lost them.
+            token.Connection?.Probe();
             await _hsm.RunOnAsync(HsmOperation.HealthCheck, token, _hsm.HealthKeyLabel, static (session, label) =>
             {
                 var family = session.FindKey(label);

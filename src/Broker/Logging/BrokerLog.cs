@@ -49,6 +49,9 @@ internal static partial class BrokerLog
     [LoggerMessage(208, LogLevel.Information, "Token {TokenId} disconnected")]
     public static partial void TokenDisconnected(ILogger logger, string tokenId);
 
+    [LoggerMessage(209, LogLevel.Warning, "PKCS#11 module {ModulePath} re-initialized (C_Finalize, C_Initialize): every token of it was away, so its token list is read again")]
+    public static partial void ModuleReinitialized(ILogger logger, string modulePath);
+
     // 3xx: health
     [LoggerMessage(300, LogLevel.Information, "Token {TokenId} health changed from {Previous} to {Current}: {Reason}")]
     public static partial void HealthChanged(ILogger logger, string tokenId, string previous, string current, string reason);

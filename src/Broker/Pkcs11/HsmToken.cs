@@ -42,9 +42,10 @@ internal sealed class HsmToken
     public string? LastError { get; private set; }
 
     /// <summary>Connects and logs in; throws when the token cannot be reached.</summary>
-    public TokenConnection Connect()
+    public TokenConnection Connect() => _module.Connecting(ConnectTo);
+
+    private TokenConnection ConnectTo(IPkcs11Library library)
     {
-        var library = _module.GetLibrary();
         var (slot, info) = FindSlot(library, Options);
         Model = string.Create(CultureInfo.InvariantCulture,
             $"{info.ManufacturerId.Trim()} {info.Model.Trim()} (hw {info.HardwareVersion}, fw {info.FirmwareVersion}, serial {info.SerialNumber.Trim()})");
@@ -76,8 +77,16 @@ internal sealed class HsmToken
                 sessions.Add(s);
             }
 
-            var connection = new TokenConnection(this, library, slot, admin, sessions, _module.Factories, _options.KeyRefreshInterval, _options.UseSessionKeyCopies, _logger);
+            var connection = new TokenConnection(this, _module, library, slot, admin, sessions, _options.KeyRefreshInterval, _options.UseSessionKeyCopies, _logger);
             var catalog = connection.RefreshCatalog();
+            if (catalog.Count == 0)
+            {
+                // A token that lost all its keys (its files gone, or wiped) can serve nothing: it counts as away.
+                connection.Retire();
+                throw new TokenUnavailableException($"token '{Id}' lists no AES-256 key");
+            }
+
+            _module.ConnectionOpened();
             Volatile.Write(ref _connection, connection);
             LastError = null;
             BrokerLog.TokenConnected(_logger, Id, slot.SlotId, Model, sessions.Count, catalog.Count);
@@ -129,14 +138,21 @@ internal sealed class HsmToken
             _module.ReportNotInitialized(connection.Library);
         }
 
+        ReportFault(connection, rv.ToString(), operation);
+    }
+
+    /// <summary><paramref name="connection"/> is unusable for <paramref name="reason"/> (a CKR name or NO_KEYS).</summary>
+    public void ReportFault(TokenConnection connection, string reason, string operation)
+    {
         if (Interlocked.CompareExchange(ref _connection, null, connection) != connection)
         {
             return;
         }
 
-        BrokerLog.TokenFaulted(_logger, Id, rv.ToString(), operation);
-        LastError = $"{rv} during {operation}";
+        BrokerLog.TokenFaulted(_logger, Id, reason, operation);
+        LastError = $"{reason} during {operation}";
         connection.Retire();
+        _module.ConnectionClosed();
         try
         {
             _faulted.Release();
@@ -154,6 +170,7 @@ internal sealed class HsmToken
         if (connection is not null)
         {
             connection.Retire();
+            _module.ConnectionClosed();
             BrokerLog.TokenDisconnected(_logger, Id);
         }
     }
@@ -176,6 +193,10 @@ internal sealed class HsmToken
                 delay = _options.ReconnectMinDelay;
                 continue;
             }
+
+            // The module may hold on to what it found at C_Initialize (SoftHSM's token list): when no
+            // token of it is connected and no session is in use, start it afresh for the next attempt.
+            _module.TryReinitialize(_options.SessionWaitTimeout);
 
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));

@@ -14,6 +14,14 @@ namespace XksGrpc.Broker.Pkcs11;
 /// A PKCS#11 module is process-global (one C_Initialize per process), so instances are shared by path
 /// and reference counted: <see cref="Acquire"/> and <see cref="Dispose"/> pair up, and only the last
 /// Dispose calls C_Finalize (the admin command and the server may share a process, as tests do).
+/// <para>
+/// A module may cache what it found at C_Initialize (SoftHSM reads its token directory then, and a
+/// token whose files went away stays invalid until the next C_Initialize). When every token of the
+/// module is away, the supervisor calls <see cref="TryReinitialize"/>: once no connection is live, no
+/// session is lent and no connect is under way, C_Finalize and a fresh C_Initialize read the tokens
+/// again. The native library stays mapped throughout (a handle of our own), so only the module's state
+/// is rebuilt, never its code unloaded.
+/// </para>
 /// </summary>
 internal sealed class Pkcs11Module : IDisposable
 {
@@ -24,8 +32,12 @@ internal sealed class Pkcs11Module : IDisposable
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly List<IPkcs11Library> _retired = [];
+    private readonly ReaderWriterLockSlim _generation = new();
     private IPkcs11Library? _library;
     private bool _disposed;
+    private int _liveConnections;
+    private int _lentSessions;
+    private IntPtr _pin;
 
     /// <summary>The process's module for <paramref name="modulePath"/>; dispose once when done.</summary>
     public static Pkcs11Module Acquire(string modulePath, ILogger logger)
@@ -63,6 +75,12 @@ internal sealed class Pkcs11Module : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_library is null)
             {
+                if (_pin == IntPtr.Zero)
+                {
+                    // Keeps the module mapped when a re-initialization disposes (and dlcloses) an instance.
+                    _pin = System.Runtime.InteropServices.NativeLibrary.Load(_modulePath);
+                }
+
                 _library = Factories.Pkcs11LibraryFactory.LoadPkcs11Library(Factories, _modulePath, AppType.MultiThreaded);
                 var info = _library.GetInfo();
                 Manufacturer = info.ManufacturerId.Trim();
@@ -89,6 +107,85 @@ internal sealed class Pkcs11Module : IDisposable
             BrokerLog.ModuleReloading(_logger, _modulePath);
             _retired.Add(failed);
             _library = null;
+        }
+    }
+
+    /// <summary>Runs a token's connect (open sessions, log in, read keys) so that no re-initialization overlaps it.</summary>
+    public T Connecting<T>(Func<IPkcs11Library, T> connect)
+    {
+        _generation.EnterReadLock();
+        try
+        {
+            return connect(GetLibrary());
+        }
+        finally
+        {
+            _generation.ExitReadLock();
+        }
+    }
+
+    /// <summary>A connection was published (counts towards "some token of the module is live").</summary>
+    public void ConnectionOpened() => Interlocked.Increment(ref _liveConnections);
+
+    /// <summary>A live connection was retired.</summary>
+    public void ConnectionClosed() => Interlocked.Decrement(ref _liveConnections);
+
+    /// <summary>A pooled session was lent to an operation.</summary>
+    public void SessionLent() => Interlocked.Increment(ref _lentSessions);
+
+    /// <summary>A lent session came back (and was closed, if its connection was retired meanwhile).</summary>
+    public void SessionReturned() => Interlocked.Decrement(ref _lentSessions);
+
+    /// <summary>
+    /// C_Finalize and, on the next <see cref="GetLibrary"/>, C_Initialize again, but only while no
+    /// connection is live and, within <paramref name="drain"/>, every lent session has come back:
+    /// nothing may use a session across the re-initialization. False when that was not the case.
+    /// </summary>
+    public bool TryReinitialize(TimeSpan drain)
+    {
+        _generation.EnterWriteLock();
+        try
+        {
+            if (Volatile.Read(ref _liveConnections) > 0)
+            {
+                return false;
+            }
+
+            var until = Environment.TickCount64 + (long)drain.TotalMilliseconds;
+            while (Volatile.Read(ref _lentSessions) > 0)
+            {
+                if (Environment.TickCount64 > until)
+                {
+                    return false;
+                }
+
+                Thread.Sleep(10);
+            }
+
+            lock (_gate)
+            {
+                if (_disposed || _library is null)
+                {
+                    return _library is null;
+                }
+
+                try
+                {
+                    _library.Dispose(); // C_Finalize: every session and login of the old generation ends here
+                }
+                catch (Pkcs11Exception)
+                {
+                    // A module that is already finalized: the next C_Initialize starts it anyway.
+                }
+
+                _library = null;
+                BrokerLog.ModuleReinitialized(_logger, _modulePath);
+                return true;
+            }
+        }
+        finally
+        {
+            _generation.ExitWriteLock();
         }
     }
 

@@ -32,9 +32,13 @@ internal sealed class TokenConnection
     private volatile bool _retired;
     private int _refreshing;
 
-    public TokenConnection(HsmToken token, IPkcs11Library library, ISlot slot, ISession adminSession,
-        IReadOnlyList<ISession> sessions, Pkcs11InteropFactories factories, TimeSpan refreshInterval, bool useSessionCopies, ILogger logger)
+    private readonly Pkcs11Module _module;
+
+    public TokenConnection(HsmToken token, Pkcs11Module module, IPkcs11Library library, ISlot slot, ISession adminSession,
+        IReadOnlyList<ISession> sessions, TimeSpan refreshInterval, bool useSessionCopies, ILogger logger)
     {
+        _module = module;
+        var factories = module.Factories;
         _useSessionCopies = useSessionCopies;
         Token = token;
         Library = library;
@@ -106,22 +110,30 @@ internal sealed class TokenConnection
             return null;
         }
 
+        _module.SessionLent();
         return session;
     }
 
     public void Release(PooledSession session)
     {
-        if (_retired)
+        try
         {
-            session.Close();
-            return;
-        }
+            if (_retired)
+            {
+                session.Close();
+                return;
+            }
 
-        _idle.Enqueue(session);
-        _available.Release();
-        if (_retired && _idle.TryDequeue(out var late))
+            _idle.Enqueue(session);
+            _available.Release();
+            if (_retired && _idle.TryDequeue(out var late))
+            {
+                late.Close();
+            }
+        }
+        finally
         {
-            late.Close();
+            _module.SessionReturned();
         }
     }
 
@@ -130,7 +142,20 @@ internal sealed class TokenConnection
     {
         lock (_adminGate)
         {
+            ThrowIfRetired();
             return action(_adminSession);
+        }
+    }
+
+    /// <summary>
+    /// The admin session is closed by <see cref="Retire"/> under the same lock: after that nothing may
+    /// touch it (the module may be re-initialized). Reported as the session being closed.
+    /// </summary>
+    private void ThrowIfRetired()
+    {
+        if (_retired)
+        {
+            throw new Pkcs11Exception("C_FindObjectsInit", CKR.CKR_SESSION_CLOSED);
         }
     }
 
@@ -139,6 +164,7 @@ internal sealed class TokenConnection
     {
         lock (_adminGate)
         {
+            ThrowIfRetired();
             var entries = KeyReader.ReadAll(_adminSession, Factories);
             if (_useSessionCopies)
             {
@@ -237,16 +263,7 @@ internal sealed class TokenConnection
         {
             if (!_retired)
             {
-                RefreshCatalog();
-            }
-        }
-        catch (Pkcs11Exception e)
-        {
-            BrokerLog.KeyCatalogRefreshFailed(_logger, Token.Id, e.RV.ToString());
-            var mapping = CkrMapper.Map(e.RV, HsmCall.Other);
-            if (mapping.Fault is HsmFault.Token or HsmFault.Module)
-            {
-                Token.ReportFault(this, e.RV, "key catalog refresh");
+                Probe();
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
@@ -256,6 +273,31 @@ internal sealed class TokenConnection
         finally
         {
             Volatile.Write(ref _refreshing, 0);
+        }
+    }
+
+    /// <summary>
+    /// Reads the token's objects again (not the session copies the requests use, which outlive the
+    /// token's files): a failure, or a token that lists no key at all any more, means the token is away
+    /// and the connection is retired. True when the token is still there.
+    /// </summary>
+    public bool Probe()
+    {
+        try
+        {
+            if (RefreshCatalog().Count > 0)
+            {
+                return true;
+            }
+
+            Token.ReportFault(this, "NO_KEYS", "key catalog refresh (the token lists no key any more)");
+            return false;
+        }
+        catch (Pkcs11Exception e)
+        {
+            BrokerLog.KeyCatalogRefreshFailed(_logger, Token.Id, e.RV.ToString());
+            Token.ReportFault(this, e.RV.ToString(), "key catalog refresh");
+            return false;
         }
     }
 

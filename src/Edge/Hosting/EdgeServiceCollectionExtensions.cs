@@ -143,13 +143,15 @@ internal static class EdgeServiceCollectionExtensions
 
     /// <summary>
     /// The XKS proxy: YARP's pipeline with our stages (authenticate, validate, authorize, translate)
-    /// before load balancing, the per-broker concurrency gate after it, and passive health checks.
+    /// before load balancing, one failover to another broker around it, the per-broker concurrency
+    /// gate after it, and passive health checks.
     /// </summary>
     public static IEndpointRouteBuilder MapXksProxy(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<XksRequestMiddleware>();
+            pipeline.UseMiddleware<BrokerFailover>();
             pipeline.UseLoadBalancing();
             pipeline.UseMiddleware<BrokerConcurrencyGate>();
             pipeline.UsePassiveHealthChecks();

@@ -43,6 +43,10 @@ internal static partial class EdgeLog
         Message = "Broker {Destination} did not answer the liveness probe")]
     public static partial void BrokerProbeFailed(ILogger logger, string destination, Exception? exception);
 
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, EventName = "BrokerFailover",
+        Message = "Broker {Destination} failed before answering ({Reason}); retrying once on {Others} other broker(s)")]
+    public static partial void BrokerFailover(ILogger logger, string destination, string reason, int others);
+
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, EventName = "CertificateLoaded",
         Message = "Server certificate loaded: subject {Subject}, expires {NotAfter:O} ({DaysToExpiry} days)")]
     public static partial void CertificateLoaded(ILogger logger, string subject, DateTime notAfter, int daysToExpiry);

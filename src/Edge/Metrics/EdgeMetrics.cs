@@ -26,6 +26,7 @@ internal sealed class EdgeMetrics : IDisposable
     private readonly Histogram<double> _brokerDuration;
     private readonly Counter<long> _throttled;
     private readonly Counter<long> _rejected;
+    private readonly Counter<long> _failovers;
 
     public EdgeMetrics(IMeterFactory meterFactory, CredentialStore credentials)
     {
@@ -42,6 +43,8 @@ internal sealed class EdgeMetrics : IDisposable
             "Requests refused before the broker: SigV4 failures, policy denials and oversized bodies, by keystore and reason.");
         _meter.CreateObservableGauge("xksgrpc.edge.credential.age", () => CredentialAges(credentials), "s",
             "Age of each SigV4 credential (since its secret file was written, or since the edge first loaded it), like KMS's XksProxyCredentialAge.");
+        _failovers = _meter.CreateCounter<long>("xksgrpc.edge.broker.failovers", "{request}",
+            "Requests retried once on another broker after a connection-level failure, by the broker that failed.");
     }
 
     /// <summary>Publishes the server certificate's days to expiry (like KMS's XksProxyCertificateDaysToExpire).</summary>
@@ -81,6 +84,10 @@ internal sealed class EdgeMetrics : IDisposable
                 new KeyValuePair<string, object?>("xks.keystore", keystore), new KeyValuePair<string, object?>("xks.access_key_id", accessKeyId));
         }
     }
+
+    /// <summary>A request retried on another broker because <paramref name="destination"/> failed before answering.</summary>
+    public void BrokerFailover(string destination)
+        => _failovers.Add(1, new KeyValuePair<string, object?>("xks.broker", destination));
 
     public void Dispose() => _meter.Dispose();
 }

@@ -39,6 +39,51 @@ public sealed class BrokerFailureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OneOfTwoBrokersRefusesConnections_EveryRequestSucceedsByFailingOverToTheOther()
+    {
+        var live = Path.Combine(_directory, "live.sock");
+        var dead = Path.Combine(_directory, "dead.sock");
+        await using var broker = await FakeBroker.StartAsync(live);
+        var config = EdgeHost.WriteConfig(_directory, live, EdgeHost.DefaultCredentials, root =>
+        {
+            // The dead broker first, and health checks too slow to learn about it during the test:
+            // only the failover can save the requests that load balancing sends to it.
+            var brokers = root["Edge"]!["Brokers"]!;
+            brokers["Destinations"]!.AsArray().Insert(0, new System.Text.Json.Nodes.JsonObject { ["Name"] = "broker-dead", ["Address"] = "unix:" + dead });
+            brokers["HealthCheckInterval"] = "00:05:00";
+        });
+        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        await client.WaitUntilReadyAsync();
+        var before = TestLogProvider.Lines.Count(l => l.EventId == 14);
+
+        var replies = new List<XksClient.Reply>();
+        for (var i = 0; i < 30; i++)
+        {
+            replies.Add(await client.PostAsync("/ks1/kms/xks/v1/keys/foo/metadata", XksBodies.KeyMetadata(), EdgeHost.DefaultCredentials[0]));
+        }
+
+        Assert.All(replies, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        Assert.True(TestLogProvider.Lines.Count(l => l.EventId == 14) > before, "no request was sent to the dead broker and failed over");
+    }
+
+    [Fact]
+    public async Task TwoBrokersBothRefusing_IsDependencyTimeoutAfterOneFailover()
+    {
+        var config = EdgeHost.WriteConfig(_directory, Path.Combine(_directory, "absent-1.sock"), EdgeHost.DefaultCredentials, root =>
+            root["Edge"]!["Brokers"]!["Destinations"]!.AsArray().Add(new System.Text.Json.Nodes.JsonObject { ["Name"] = "broker-2", ["Address"] = "unix:" + Path.Combine(_directory, "absent-2.sock") }));
+        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+
+        var watch = Stopwatch.StartNew();
+        var reply = await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, reply.Status);
+        Assert.Equal("DependencyTimeoutException", reply.ErrorName);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.5), $"answered after {watch.Elapsed}");
+    }
+
+    [Fact]
     public async Task SlowBroker_IsDependencyTimeoutWithinTheDeadline()
     {
         var socket = Path.Combine(_directory, "broker.sock");

@@ -1,0 +1,2 @@
+// The drills run real processes, SoftHSMv2 and signals: Linux only.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
