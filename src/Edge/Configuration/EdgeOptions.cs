@@ -161,6 +161,15 @@ internal sealed class EdgeLimitsOptions
     public int MaxPlaintextBytes { get; set; } = 8192;
 
     public int MaxAadBytes { get; set; } = 16384;
+
+    /// <summary>How long a client may take to send a request's headers (slow-header clients are cut).</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a connection may stay idle between requests (and before the first) before it is closed.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Open client connections (HTTP/1.1 and HTTP/2) accepted at once; beyond it a new connection is closed at once.</summary>
+    public int MaxConcurrentConnections { get; set; } = 4096;
 }
 
 /// <summary>The tamper-evident audit log (issue 5).</summary>

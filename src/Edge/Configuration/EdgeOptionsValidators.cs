@@ -377,6 +377,21 @@ internal sealed class LimitsValidator : EdgeOptionsValidator
         {
             failures.Add($"Edge:Limits:MaxRequestBodyBytes must be at least {required} (room for the largest plaintext and AAD allowed) and at most 16777216 (was {limits.MaxRequestBodyBytes}).");
         }
+
+        if (limits.RequestHeadersTimeout < TimeSpan.FromSeconds(1) || limits.RequestHeadersTimeout > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"Edge:Limits:RequestHeadersTimeout must be between 00:00:01 and 00:01:00 (was {limits.RequestHeadersTimeout}).");
+        }
+
+        if (limits.KeepAliveTimeout < TimeSpan.FromSeconds(1) || limits.KeepAliveTimeout > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"Edge:Limits:KeepAliveTimeout must be between 00:00:01 and 00:10:00 (was {limits.KeepAliveTimeout}).");
+        }
+
+        if (limits.MaxConcurrentConnections < 16 || limits.MaxConcurrentConnections > 1_000_000)
+        {
+            failures.Add($"Edge:Limits:MaxConcurrentConnections must be between 16 and 1000000 (was {limits.MaxConcurrentConnections}).");
+        }
     }
 }
 

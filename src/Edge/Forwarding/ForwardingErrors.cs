@@ -13,7 +13,10 @@ internal static class ForwardingErrors
     public static XksFailure ToFailure(ForwarderError? error, int statusCode) => error switch
     {
         ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.NoAvailableDestinations
-            or ForwarderError.RequestBodyDestination or ForwarderError.RequestCreation =>
+            or ForwarderError.RequestBodyDestination or ForwarderError.RequestCreation
+            // The proxied body is the edge's own in-memory frame: copying it fails only when the
+            // deadline cancels the copy (a client that went away reads no answer anyway).
+            or ForwarderError.RequestBodyClient =>
             new XksFailure(XksErrorName.DependencyTimeoutException, "The key manager broker could not be reached in time."),
         null when statusCode is 503 or 504 or 502 =>
             new XksFailure(XksErrorName.DependencyTimeoutException, "No key manager broker is available."),

@@ -85,11 +85,23 @@ internal sealed class GrpcTranslation
         byte[]? body = null;
         try
         {
-            var (failure, length, rented) = await ReadReplyAsync(reply, context.CancellationToken);
-            body = rented;
-            exchange.BrokerEndTimestamp = Stopwatch.GetTimestamp();
-            _metrics.BrokerCallCompleted(ApiNames.Of(exchange.Api), exchange.BrokerLatency.TotalSeconds);
-            _liveness.BrokerAnswered();
+            XksFailure? failure;
+            var length = 0;
+            try
+            {
+                (failure, length, body) = await ReadReplyAsync(reply, context.CancellationToken);
+                exchange.BrokerEndTimestamp = Stopwatch.GetTimestamp();
+                _metrics.BrokerCallCompleted(ApiNames.Of(exchange.Api), exchange.BrokerLatency.TotalSeconds);
+                _liveness.BrokerAnswered();
+            }
+            catch (OperationCanceledException) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
+            {
+                // The deadline (YARP's activity timeout) ran out after the reply's headers, while its
+                // message or trailers were still on the way: the broker was too slow, as when no
+                // header came at all (YARP would report this as ResponseHeaders, i.e. 500).
+                EdgeLog.BrokerReplyTimedOut(_logger, ApiNames.Of(exchange.Api));
+                failure = new XksFailure(XksErrorName.DependencyTimeoutException, "The key manager broker did not answer in time.");
+            }
 
             if (failure is null)
             {

@@ -20,6 +20,9 @@ namespace XksGrpc.Edge.Hosting;
 /// </summary>
 internal static class EdgeKestrel
 {
+    /// <summary>How much of an oversized body the edge reads and discards after answering 501.</summary>
+    public const int OversizedBodyDrainBytes = 16 * 1024 * 1024;
+
     public static IWebHostBuilder UseEdgeKestrel(this IWebHostBuilder webHost)
     {
         webHost.ConfigureKestrel((context, kestrel) =>
@@ -37,9 +40,17 @@ internal static class EdgeKestrel
 
             kestrel.AddServerHeader = false;
             var limits = kestrel.Limits;
-            limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
-            limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
+            // The XKS stage refuses a body over Edge:Limits:MaxRequestBodyBytes itself (501, spec JSON).
+            // Kestrel's own cap is higher so that, after that answer, Kestrel drains (reads and
+            // discards, for at most its 5 s drain timeout) what the client was still sending: closing
+            // a socket with unread input sends a TCP reset, and the reset would destroy the answer
+            // before the client reads it. Beyond this cap Kestrel resets the connection.
+            limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes + OversizedBodyDrainBytes;
+            limits.RequestHeadersTimeout = options.Limits.RequestHeadersTimeout;
+            limits.KeepAliveTimeout = options.Limits.KeepAliveTimeout;
+            limits.MaxConcurrentConnections = options.Limits.MaxConcurrentConnections;
+            // An upgraded connection (there is none in XKS) counts against the same budget.
+            limits.MaxConcurrentUpgradedConnections = 0;
             limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
             limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
             limits.MaxRequestHeadersTotalSize = 32 * 1024;

@@ -35,6 +35,10 @@ internal static partial class EdgeLog
         Message = "The broker's reply to {Api} was not usable: {Reason}")]
     public static partial void BrokerReplyInvalid(ILogger logger, string api, string reason);
 
+    [LoggerMessage(EventId = 16, Level = LogLevel.Warning, EventName = "BrokerReplyTimedOut",
+        Message = "The broker's reply to {Api} started but did not complete within the deadline; answering DependencyTimeoutException")]
+    public static partial void BrokerReplyTimedOut(ILogger logger, string api);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Error, EventName = "UnhandledRequestError",
         Message = "Unhandled error while serving {Api}; answering InternalException")]
     public static partial void UnhandledRequestError(ILogger logger, string api, Exception exception);

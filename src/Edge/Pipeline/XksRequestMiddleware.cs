@@ -222,6 +222,12 @@ internal sealed class XksRequestMiddleware(
         {
             return (null, 0, TooLarge(cap));
         }
+        catch (BadHttpRequestException)
+        {
+            // The client's fault, not the proxy's: a body slower than Kestrel's minimum data rate
+            // (408), a malformed chunked encoding or a body shorter than its Content-Length (400).
+            return (null, 0, new XksFailure(XksErrorName.ValidationException, "The request body was malformed or not received in time."));
+        }
     }
 
     private static XksFailure TooLarge(int cap)

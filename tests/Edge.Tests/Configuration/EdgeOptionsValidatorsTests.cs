@@ -129,6 +129,21 @@ public sealed class EdgeOptionsValidatorsTests : IDisposable
     }
 
     [Fact]
+    public void ConnectionLimits_OutOfRange_AreRefused_NamingEachSetting()
+    {
+        var options = Valid();
+        options.Limits.RequestHeadersTimeout = TimeSpan.Zero;
+        options.Limits.KeepAliveTimeout = TimeSpan.FromHours(1);
+        options.Limits.MaxConcurrentConnections = 0;
+
+        var failures = Failures(options);
+
+        Assert.Contains(failures, f => f.StartsWith("Edge:Limits:RequestHeadersTimeout", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Edge:Limits:KeepAliveTimeout", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Edge:Limits:MaxConcurrentConnections", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SecretFileReadableByOthers_IsRefused()
     {
         if (OperatingSystem.IsWindows())

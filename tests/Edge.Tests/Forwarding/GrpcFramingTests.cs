@@ -88,6 +88,7 @@ public sealed class GrpcFramingTests
     [InlineData(ForwarderError.Request, XksErrorName.DependencyTimeoutException)]
     [InlineData(ForwarderError.RequestTimedOut, XksErrorName.DependencyTimeoutException)]
     [InlineData(ForwarderError.NoAvailableDestinations, XksErrorName.DependencyTimeoutException)]
+    [InlineData(ForwarderError.RequestBodyClient, XksErrorName.DependencyTimeoutException)]
     [InlineData(ForwarderError.ResponseBodyDestination, XksErrorName.InternalException)]
     [InlineData(ForwarderError.ResponseHeaders, XksErrorName.InternalException)]
     public void ForwarderErrors_MapTo503Or500(ForwarderError error, XksErrorName expected)

@@ -105,6 +105,29 @@ public sealed class BrokerFailureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BrokerThatStallsAfterItsReplyHeaders_IsDependencyTimeoutWithinTheDeadline()
+    {
+        var socket = Path.Combine(_directory, "broker.sock");
+        await using var broker = await FakeBroker.StartAsync(socket);
+        var config = EdgeHost.WriteConfig(_directory, socket, EdgeHost.DefaultCredentials);
+        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
+        await client.WaitUntilReadyAsync();
+        await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+
+        // The deadline runs out while the edge reads the reply's body, not while it waits for headers.
+        broker.State.StallAfterHeaders = TimeSpan.FromSeconds(2);
+        var watch = Stopwatch.StartNew();
+        var reply = await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+        watch.Stop();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, reply.Status);
+        Assert.Equal("DependencyTimeoutException", reply.ErrorName);
+        Assert.Equal("application/json", reply.ContentType);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.5), $"answered after {watch.Elapsed}");
+    }
+
+    [Fact]
     public async Task BrokerStoppedAndRestarted_FailsCleanlyThenRecoversWithoutRestartingTheEdge()
     {
         var socket = Path.Combine(_directory, "broker.sock");

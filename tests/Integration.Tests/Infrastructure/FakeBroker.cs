@@ -48,6 +48,19 @@ internal sealed class FakeBroker : IAsyncDisposable
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(state);
         var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            if (state.StallAfterHeaders > TimeSpan.Zero && context.Request.ContentType == "application/grpc")
+            {
+                // A broker that starts its reply and then stalls (beneath gRPC, so no server deadline ends it).
+                context.Response.ContentType = "application/grpc";
+                await context.Response.StartAsync();
+                await Task.Delay(state.StallAfterHeaders);
+                return;
+            }
+
+            await next(context);
+        });
         app.MapGrpcService<FakeXksBrokerService>();
         app.MapGet("/healthz", () => Results.Text("ok"));
         await app.StartAsync();
@@ -77,6 +90,9 @@ internal sealed class FakeBrokerState
 
     /// <summary>Delay added to every call (deadline tests).</summary>
     public TimeSpan Delay { get; set; }
+
+    /// <summary>When set, every gRPC call gets its response headers at once and nothing more for this long.</summary>
+    public TimeSpan StallAfterHeaders { get; set; }
 
     public RequestMetadata? LastMetadata { get; set; }
 
