@@ -54,7 +54,8 @@ internal sealed class FakeBroker : IAsyncDisposable
             {
                 // A broker that starts its reply and then stalls (beneath gRPC, so no server deadline ends it).
                 context.Response.ContentType = "application/grpc";
-                await context.Response.StartAsync();
+                await context.Response.Body.WriteAsync(new byte[] { 0, 0, 0, 0, 16 }); // a frame header announcing 16 bytes, then none
+                await context.Response.Body.FlushAsync();
                 await Task.Delay(state.StallAfterHeaders);
                 return;
             }
@@ -91,7 +92,7 @@ internal sealed class FakeBrokerState
     /// <summary>Delay added to every call (deadline tests).</summary>
     public TimeSpan Delay { get; set; }
 
-    /// <summary>When set, every gRPC call gets its response headers at once and nothing more for this long.</summary>
+    /// <summary>When set, every gRPC call gets its response headers and the start of a message at once, and nothing more for this long.</summary>
     public TimeSpan StallAfterHeaders { get; set; }
 
     public RequestMetadata? LastMetadata { get; set; }
