@@ -20,6 +20,7 @@ work=$(mktemp -d /tmp/xks-soak-XXXXXX)
 state=$work/state
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 lab_pid=0 status=0
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
     local rc=$?
     if ((lab_pid > 0)) && kill -0 "$lab_pid" 2>/dev/null; then
@@ -60,12 +61,11 @@ target=(--state "$state" --endpoint "https://localhost:$port")
 # A short warm-up at the same rate first, so the start sample is of a warm process; its errors count too.
 bench_rc=0
 "$bin" "${target[@]}" --warmup 0 --run "$scenario:r$rate:20s" --quiet --json "$work/warmup.json" >/dev/null || bench_rc=$?
-read -r edge_pid0 edge_rss0 edge_thr0 edge_fd0 < <(sample edge)
-read -r broker_pid0 broker_rss0 broker_thr0 broker_fd0 < <(sample broker)
+declare -A start end
+for p in edge broker; do start[$p]=$(sample "$p"); done
 "$bin" "${target[@]}" --warmup 0 --run "$scenario:r$rate:${seconds}s" \
     --rss "edge=$state/edge.pid" --rss "broker=$state/broker.pid" --markdown --json "$work/soak.json" | tee "$work/bench.md" || bench_rc=$?
-read -r edge_pid1 edge_rss1 edge_thr1 edge_fd1 < <(sample edge)
-read -r broker_pid1 broker_rss1 broker_thr1 broker_fd1 < <(sample broker)
+for p in edge broker; do end[$p]=$(sample "$p"); done
 
 # errors FILE: the error answers of every run in a bench JSON report (missing report: -1)
 errors() {
@@ -81,7 +81,8 @@ echo
 echo "| program | working set start → end (MB) | threads start → end | fds start → end |"
 echo "| --- | --- | --- | --- |"
 for p in edge broker; do
-    eval "pid0=\$${p}_pid0 pid1=\$${p}_pid1 r0=\$${p}_rss0 r1=\$${p}_rss1 t0=\$${p}_thr0 t1=\$${p}_thr1 f0=\$${p}_fd0 f1=\$${p}_fd1"
+    read -r pid0 r0 t0 f0 <<<"${start[$p]}"
+    read -r pid1 r1 t1 f1 <<<"${end[$p]}"
     echo "| $p | $((r0 / 1024)) → $((r1 / 1024)) | $t0 → $t1 | $f0 → $f1 |"
     if ((pid0 != pid1)); then
         echo "soak.sh: the $p was restarted during the soak (pid $pid0 → $pid1)" >&2; status=1

@@ -63,8 +63,10 @@ public sealed class HsmOutageDrill
 
         Assert.Equal(brokerPid, lab.Broker(0).Pid);
         Assert.False(lab.Broker(0).HasExited);
-        // No hang: while the broker notices the loss and restarts the module a request may wait on the
-        // token's admin lock, so the bound here is 2 s, not the deadline.
+        // No hang. The edge cuts the broker hop at its deadline whatever the broker waits on, but the
+        // deadline covers only that hop and its timer runs on a thread pool that a saturated two-core
+        // machine serves late: with three CPU hogs beside the drill the edge's own log showed a 503 at
+        // 383 ms and a success at 582 ms (284 ms of it in the hop) for a 250 ms deadline. Hence 2 s.
         var wrong = answers.Where(a => a.Kind is AnswerKind.Wrong or AnswerKind.NoAnswer || a.Elapsed > TimeSpan.FromSeconds(2)).ToList();
         Assert.True(wrong.Count == 0, $"{summary}\n{Answers.First(wrong)}");
         Assert.Contains(answers, a => a.SentAt > goneAt && a.Kind == AnswerKind.DependencyError);
