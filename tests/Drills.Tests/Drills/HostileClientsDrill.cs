@@ -57,8 +57,9 @@ public sealed class HostileClientsDrill
         Assert.NotNull(await load.WaitForSuccessesAsync(TimeSpan.Zero, 50, TimeSpan.FromSeconds(20)));
         var hostileFrom = load.Now;
 
-        // At most 8 TLS handshakes at a time: the burst is of hostile clients, not of handshakes.
-        using var handshakes = new SemaphoreSlim(8);
+        // At most 4 TLS handshakes at a time: the burst is of hostile clients, not of handshakes (this
+        // process shares the two cores with the edge and the broker).
+        using var handshakes = new SemaphoreSlim(4);
         var slowloris = Enumerable.Range(0, Slowloris).Select(_ => SlowHeadersAsync(lab, handshakes)).ToArray();
         var slowBodies = Enumerable.Range(0, SlowBodies).Select(_ => SlowBodyAsync(lab, handshakes)).ToArray();
         var idle = Enumerable.Range(0, Idle).Select(_ => IdleAsync(lab, handshakes)).ToArray();
