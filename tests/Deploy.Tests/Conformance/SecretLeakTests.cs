@@ -37,10 +37,10 @@ public sealed partial class SecretLeakTests
         try
         {
             var secrets = new List<(string What, string Value)>();
-            string output;
+            string output, run;
             await using (var lab = await LabProcess.StartAsync(state, LabProcess.FreePort(), mtls: false, TraceEverything))
             {
-                await DriveEveryApi(lab, secrets);
+                run = await DriveEveryApi(lab, secrets);
                 Assert.Equal(0, await lab.StopAsync("TERM"));
                 output = lab.Output;
             }
@@ -85,13 +85,22 @@ public sealed partial class SecretLeakTests
             Assert.DoesNotContain("Microsoft.AspNetCore.HttpLogging", edgeLog + brokerLog, StringComparison.Ordinal);
             Assert.True(secrets.Count(s => s.What.StartsWith("signature", StringComparison.Ordinal)) >= 20);
 
+            IEnumerable<string> FoundIn(string form)
+            {
+                var needle = Encoding.UTF8.GetBytes(form);
+                return places.Where(p => p.Content.AsSpan().IndexOf(needle) >= 0).Select(p => p.Name);
+            }
+
+            // Control: the search finds what is logged (the kmsRequestId of the run, in the edge log and the audit log).
+            Assert.Contains("logs/edge.log", FoundIn(run));
+            Assert.Contains("logs/audit.log", FoundIn(run));
+
             var leaks = new List<string>();
             foreach (var (what, value) in secrets.Where(s => s.Value.Length >= 8).Distinct())
             {
                 foreach (var form in Forms(value))
                 {
-                    var needle = Encoding.UTF8.GetBytes(form);
-                    leaks.AddRange(places.Where(p => p.Content.AsSpan().IndexOf(needle) >= 0).Select(p => $"{what} ({form[..Math.Min(16, form.Length)]}...) in {p.Name}"));
+                    leaks.AddRange(FoundIn(form).Select(place => $"{what} ({form[..Math.Min(16, form.Length)]}...) in {place}"));
                 }
             }
 
@@ -126,7 +135,8 @@ public sealed partial class SecretLeakTests
     private static partial Regex HttpLogging();
 
     /// <summary>Drives all four APIs with distinctive data, ok and failing; records every secret-like value sent.</summary>
-    private static async Task DriveEveryApi(LabProcess lab, List<(string What, string Value)> secrets)
+    /// <returns>The kmsRequestId prefix of the run (logged, unlike everything in <paramref name="secrets"/>).</returns>
+    private static async Task<string> DriveEveryApi(LabProcess lab, List<(string What, string Value)> secrets)
     {
         var run = "leak-run-" + Guid.NewGuid().ToString("N")[..8];
         foreach (var console in new[] { "ks1-1", "ks1-2", "ks2-1" })
@@ -179,6 +189,8 @@ public sealed partial class SecretLeakTests
             var otherKeystore = console == "ks2-1" ? "/ks1/kms/xks/v1" : "/ks2/kms/xks/v1";
             await Send(lab, credential, $"{otherKeystore}/keys/foo/encrypt", Encrypt(b64, aadB64), secrets);
         }
+
+        return run;
     }
 
     private sealed record Reply(int Status, string Body);
