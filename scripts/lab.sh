@@ -387,21 +387,38 @@ wait_for broker "$broker_pid" broker_ready "$logs/broker.log"
 start_edge
 wait_for edge "$edge_pid" edge_ready "$logs/edge.log"
 
-# One signed call of each kind through edge, broker and token before "ready", so the first
-# outside request finds JIT, TLS, SigV4 key and PKCS#11 session paths warm. Results are ignored.
+# One call of each kind through edge, broker and token before "ready", so the first outside request
+# finds JIT, TLS, SigV4 key and PKCS#11 session paths warm: the successful calls of all four APIs and
+# every error path (edge-only refusals, a broker error detail, HSM failures). A first error reply once
+# took longer than the edge's 200 ms broker deadline (503). Results are ignored.
 warm_up() {
-    local akid secret url="https://localhost:$port/ks1/kms/xks/v1" md op path body
+    local akid secret url="https://localhost:$port/ks1/kms/xks/v1" md enc field ct iv tag ctmd step path body
     akid=$(<"$secrets/ks1-1.akid") secret=$(<"$secrets/ks1-1.secret")
     md='"awsPrincipalArn":"arn:aws:iam::123456789012:user/lab","kmsKeyArn":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","kmsRequestId":"lab-warm-up"'
-    for op in health metadata encrypt; do
-        case $op in
-            health) path=health body='{"requestMetadata":{"kmsOperation":"KmsHealthCheck","kmsRequestId":"lab-warm-up"}}' ;;
-            metadata) path=keys/foo/metadata body="{\"requestMetadata\":{$md,\"kmsOperation\":\"DescribeKey\"}}" ;;
-            encrypt) path=keys/foo/encrypt body="{\"requestMetadata\":{$md,\"kmsOperation\":\"Encrypt\"},\"plaintext\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"encryptionAlgorithm\":\"AES_GCM\",\"ciphertextDataIntegrityValueAlgorithm\":\"SHA_256\"}" ;;
-        esac
-        curl -s -o /dev/null --max-time 5 "${curl_tls[@]}" --aws-sigv4 "aws:amz:us-east-1:kms-xks-proxy" \
-            --user "$akid:$secret" -X POST -H 'Content-Type: application/json' --data "$body" "$url/$path" || true
+    # warm_call PATH BODY [CURL ARGS]: prints the response body.
+    warm_call() {
+        curl -s --max-time 5 "${curl_tls[@]}" --aws-sigv4 "aws:amz:us-east-1:kms-xks-proxy" --user "$akid:$secret" \
+            -X POST -H 'Content-Type: application/json' --data "$2" "${@:3}" "$url/$1" || true
+    }
+    warm_call health '{"requestMetadata":{"kmsOperation":"KmsHealthCheck","kmsRequestId":"lab-warm-up"}}' >/dev/null
+    warm_call keys/foo/metadata "{\"requestMetadata\":{$md,\"kmsOperation\":\"DescribeKey\"}}" >/dev/null
+    enc=$(warm_call keys/foo/encrypt "{\"requestMetadata\":{$md,\"kmsOperation\":\"Encrypt\"},\"plaintext\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"encryptionAlgorithm\":\"AES_GCM\",\"ciphertextDataIntegrityValueAlgorithm\":\"SHA_256\"}")
+    field() { printf '%s' "$enc" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+    ct=$(field ciphertext) iv=$(field initializationVector) tag=$(field authenticationTag) ctmd=$(field ciphertextMetadata)
+    for step in decrypt bad-tag; do
+        [[ $step == bad-tag ]] && tag=AAAAAAAAAAAAAAAAAAAAAA==
+        warm_call keys/foo/decrypt "{\"requestMetadata\":{$md,\"kmsOperation\":\"Decrypt\"},\"ciphertext\":\"$ct\",\"ciphertextMetadata\":\"$ctmd\",\"initializationVector\":\"$iv\",\"authenticationTag\":\"$tag\",\"encryptionAlgorithm\":\"AES_GCM\"}" >/dev/null
     done
+    # Error replies: from the broker (no such key, key usage, disabled key) and from the edge alone
+    # (validation, unknown path, wrong method, failed signature).
+    for path in keys/non_existing_key/metadata keys/decrypt_only_key/encrypt keys/disabled_key/encrypt keys/foo/encrypt; do
+        body="{\"requestMetadata\":{$md,\"kmsOperation\":\"Encrypt\"},\"plaintext\":\"AAAA\",\"encryptionAlgorithm\":\"AES_GCM\"}"
+        [[ $path == keys/foo/encrypt ]] && body='{"requestMetadata":{}}'
+        warm_call "$path" "$body" >/dev/null
+    done
+    warm_call keys/foo/unknown '{}' >/dev/null
+    warm_call keys/foo/encrypt '' -X GET >/dev/null
+    curl -s -o /dev/null --max-time 5 "${curl_tls[@]}" -X POST -H 'Content-Type: application/json' --data '{}' "$url/health" || true
 }
 warm_up
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))

@@ -19,6 +19,20 @@ namespace XksGrpc.Edge.Authentication;
 /// again. XKS paths (<c>/prefix/kms/xks/v1/keys/&lt;id&gt;/encrypt</c>) contain only unreserved characters
 /// and '/', so for them it is the path itself.
 /// </summary>
+/// <summary>How the path enters the canonical request.</summary>
+internal enum CanonicalUriForm
+{
+    /// <summary>AWS's rule for every service but S3 (and what AWS KMS's signer does): normalized, each segment URI-encoded.</summary>
+    Encoded,
+
+    /// <summary>
+    /// The path exactly as sent, as curl's <c>--aws-sigv4</c> (the official XKS test client's signer) builds it.
+    /// For an XKS path of unreserved characters both forms are the same; they differ only for a key id outside
+    /// the spec's characters, which then gets its KeyNotFoundException instead of a 401.
+    /// </summary>
+    AsSent,
+}
+
 internal static class CanonicalRequest
 {
     /// <summary>
@@ -26,11 +40,20 @@ internal static class CanonicalRequest
     /// strictly ascending, as <see cref="AuthorizationHeader"/> guarantees).
     /// </summary>
     /// <returns><see cref="SigV4Failure.SignedHeaderAbsent"/> when a signed header is not in the request.</returns>
-    public static SigV4Failure Write(ref ByteBuffer buffer, in SigV4Request request, ReadOnlySpan<char> signedHeaders, ReadOnlySpan<byte> payloadHashHex)
+    public static SigV4Failure Write(ref ByteBuffer buffer, in SigV4Request request, ReadOnlySpan<char> signedHeaders, ReadOnlySpan<byte> payloadHashHex,
+        CanonicalUriForm uriForm = CanonicalUriForm.Encoded)
     {
         buffer.AppendUtf8(request.Method);
         buffer.Append((byte)'\n');
-        WriteCanonicalUri(ref buffer, request.RawPath);
+        if (uriForm == CanonicalUriForm.AsSent)
+        {
+            buffer.AppendUtf8(request.RawPath);
+        }
+        else
+        {
+            WriteCanonicalUri(ref buffer, request.RawPath);
+        }
+
         buffer.Append((byte)'\n');
         WriteCanonicalQueryString(ref buffer, request.RawQuery);
         buffer.Append((byte)'\n');
@@ -85,6 +108,27 @@ internal static class CanonicalRequest
         {
             buffer.Dispose();
         }
+    }
+
+    /// <summary>
+    /// True when the path as sent differs from its <see cref="CanonicalUriForm.Encoded"/> form (it has a
+    /// character other than unreserved ones and '/'), so a signer that uses it as it is (curl) signed something
+    /// else, and the path has no encoded '%' ("%25"): with one, the as-sent form of this path could equal the
+    /// encoded form of another path, and a signature could be moved from one to the other.
+    /// </summary>
+    public static bool HasDistinctAsSentForm(ReadOnlySpan<char> rawPath)
+    {
+        bool distinct = false;
+        foreach (char c in rawPath)
+        {
+            if (c != '/' && !IsUnreserved(c))
+            {
+                distinct = true;
+                break;
+            }
+        }
+
+        return distinct && !rawPath.Contains("%25", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>CanonicalURI: normalized (no '.', '..' or empty segments), each segment URI-encoded.</summary>

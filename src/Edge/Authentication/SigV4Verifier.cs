@@ -138,39 +138,32 @@ internal sealed class SigV4Verifier
             }
         }
 
-        var canonicalRequest = new ByteBuffer(stackalloc byte[1024]);
-        try
-        {
-            failure = CanonicalRequest.Write(ref canonicalRequest, request, header.SignedHeaders, payloadHashHex);
-            if (failure != SigV4Failure.None)
-            {
-                return Fail(failure, header);
-            }
-
-            SHA256.HashData(canonicalRequest.Written, hash);
-        }
-        finally
-        {
-            canonicalRequest.Dispose();
-        }
-
-        var stringToSign = new ByteBuffer(stackalloc byte[StringToSign.MaxLength]);
         Span<byte> signingKey = stackalloc byte[SigningKey.Size];
-        Span<byte> computed = stackalloc byte[SigningKey.Size];
-        Span<byte> presented = stackalloc byte[SigningKey.Size];
         bool match;
         try
         {
-            StringToSign.Write(ref stringToSign, amzDate, header.Scope, hash);
             bool cached = _signingKeys.TryGet(header.CacheKey, credential, signingKey);
             if (!cached)
             {
                 SigningKey.Derive(credential.SecretAccessKey, header.Date, header.Region, header.Service, signingKey);
             }
 
-            SigningKey.Sign(signingKey, stringToSign.Written, computed);
-            match = Hex.TryDecodeLower(header.Signature, presented)
-                && CryptographicOperations.FixedTimeEquals(computed, presented);
+            failure = SignatureMatches(request, header, payloadHashHex, amzDate, signingKey, CanonicalUriForm.Encoded, out match);
+            if (failure != SigV4Failure.None)
+            {
+                return Fail(failure, header);
+            }
+
+            // curl --aws-sigv4 (the official test client's signer) puts the path into the canonical request as
+            // it sends it, without the second encoding: the same path, so it is accepted too (see CanonicalUriForm).
+            if (!match && CanonicalRequest.HasDistinctAsSentForm(request.RawPath))
+            {
+                failure = SignatureMatches(request, header, payloadHashHex, amzDate, signingKey, CanonicalUriForm.AsSent, out match);
+                if (failure != SigV4Failure.None)
+                {
+                    return Fail(failure, header);
+                }
+            }
 
             // Only keys that verified a signature are kept: a caller without the secret cannot fill the cache.
             if (match && !cached)
@@ -181,12 +174,50 @@ internal sealed class SigV4Verifier
         finally
         {
             CryptographicOperations.ZeroMemory(signingKey);
-            stringToSign.Dispose();
         }
 
         return match
             ? new SigV4Result(SigV4Failure.None, credential, RegionString(header.Region)) { AccessKeyId = credential.AccessKeyId }
             : Fail(SigV4Failure.SignatureMismatch, header);
+    }
+
+    /// <summary>Tasks 1-4 for one canonical form of the URI: does the presented signature match?</summary>
+    private static SigV4Failure SignatureMatches(in SigV4Request request, in AuthorizationHeader header, ReadOnlySpan<byte> payloadHashHex,
+        ReadOnlySpan<char> amzDate, ReadOnlySpan<byte> signingKey, CanonicalUriForm form, out bool match)
+    {
+        match = false;
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        var canonicalRequest = new ByteBuffer(stackalloc byte[1024]);
+        try
+        {
+            SigV4Failure failure = CanonicalRequest.Write(ref canonicalRequest, request, header.SignedHeaders, payloadHashHex, form);
+            if (failure != SigV4Failure.None)
+            {
+                return failure;
+            }
+
+            SHA256.HashData(canonicalRequest.Written, hash);
+        }
+        finally
+        {
+            canonicalRequest.Dispose();
+        }
+
+        var stringToSign = new ByteBuffer(stackalloc byte[StringToSign.MaxLength]);
+        Span<byte> computed = stackalloc byte[SigningKey.Size];
+        Span<byte> presented = stackalloc byte[SigningKey.Size];
+        try
+        {
+            StringToSign.Write(ref stringToSign, amzDate, header.Scope, hash);
+            SigningKey.Sign(signingKey, stringToSign.Written, computed);
+            match = Hex.TryDecodeLower(header.Signature, presented)
+                && CryptographicOperations.FixedTimeEquals(computed, presented);
+            return SigV4Failure.None;
+        }
+        finally
+        {
+            stringToSign.Dispose();
+        }
     }
 
     private static SigV4Result Fail(SigV4Failure failure) => new(failure, null, null);

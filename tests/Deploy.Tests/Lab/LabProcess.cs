@@ -64,7 +64,11 @@ internal sealed class LabProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<LabProcess> StartAsync(string state, int port, bool mtls = false, params string[] args)
+    public static Task<LabProcess> StartAsync(string state, int port, bool mtls = false, params string[] args)
+        => StartAsync(state, port, mtls, environment: null, args);
+
+    /// <summary>As above, with extra environment variables for lab.sh and the programs it starts.</summary>
+    public static async Task<LabProcess> StartAsync(string state, int port, bool mtls, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo("bash")
         {
@@ -86,6 +90,10 @@ internal sealed class LabProcess : IAsyncDisposable
         var (edgeMetrics, brokerMetrics) = (FreePort(), FreePort());
         psi.Environment["XKS_LAB_EDGE_METRICS_PORT"] = edgeMetrics.ToString(System.Globalization.CultureInfo.InvariantCulture);
         psi.Environment["XKS_LAB_BROKER_METRICS_PORT"] = brokerMetrics.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
 
         var lab = new LabProcess(new Process { StartInfo = psi, EnableRaisingEvents = true }, state, port, mtls, edgeMetrics, brokerMetrics);
         lab._process.OutputDataReceived += (_, e) => lab.OnLine(e.Data);
@@ -236,7 +244,10 @@ internal static class Shell
 {
     public sealed record Result(int ExitCode, string StdOut, string StdErr);
 
-    public static async Task<Result> RunAsync(string file, params string[] args)
+    public static Task<Result> RunAsync(string file, params string[] args)
+        => RunAsync(file, args, environment: null, TimeSpan.FromSeconds(60));
+
+    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -250,10 +261,15 @@ internal static class Shell
             psi.ArgumentList.Add(arg);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
+
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var cts = new CancellationTokenSource(timeout);
         await process.WaitForExitAsync(cts.Token);
         return new Result(process.ExitCode, await stdout, await stderr);
     }

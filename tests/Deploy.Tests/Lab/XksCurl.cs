@@ -9,23 +9,24 @@ internal static class XksCurl
 
     public sealed record Response(int Status, JsonElement Body, string Raw);
 
-    public static async Task<Response> PostAsync(LabProcess lab, KmsConsoleFile credential, string uriPath, string operation, object body)
+    public static Task<Response> PostAsync(LabProcess lab, KmsConsoleFile credential, string uriPath, string operation, object body) =>
+        PostJsonAsync(lab, credential, $"{uriPath}/{operation}", JsonSerializer.Serialize(body, IgnoreNulls));
+
+    /// <summary>POSTs <paramref name="json"/> as it is to <paramref name="path"/> (after https://localhost:port).</summary>
+    public static async Task<Response> PostJsonAsync(LabProcess lab, KmsConsoleFile credential, string path, string json, params string[] extraCurlArgs)
     {
         var args = new List<string>
         {
             "-s", "--max-time", "10",
             "--aws-sigv4", "aws:amz:us-east-1:kms-xks-proxy",
             "--user", $"{credential.AccessKeyId}:{credential.Secret}",
-            "--cacert", lab.StatePath("tls/ca.pem"),
             "-X", "POST", "-H", "Content-Type: application/json",
-            "--data", JsonSerializer.Serialize(body, IgnoreNulls),
+            "--data-binary", json,
             "-w", "\n%{http_code}",
-            $"https://localhost:{lab.Port}{uriPath}/{operation}",
         };
-        if (lab.Mtls)
-        {
-            args.InsertRange(0, ["--cert", lab.StatePath("tls/client.pem"), "--key", lab.StatePath("tls/client.key")]);
-        }
+        args.AddRange(TlsArguments(lab));
+        args.AddRange(extraCurlArgs);
+        args.Add($"https://localhost:{lab.Port}{path}");
 
         var result = await Shell.RunAsync("curl", [.. args]);
         Assert.True(result.ExitCode == 0, $"curl failed ({result.ExitCode}): {result.StdErr}");
@@ -65,6 +66,11 @@ internal static class XksCurl
         {
             requestMetadata = new { kmsOperation = "KmsHealthCheck", kmsRequestId = Guid.NewGuid().ToString() },
         });
+
+    /// <summary>--cacert, and the lab client certificate when the lab requires one.</summary>
+    public static IEnumerable<string> TlsArguments(LabProcess lab) => lab.Mtls
+        ? ["--cacert", lab.StatePath("tls/ca.pem"), "--cert", lab.StatePath("tls/client.pem"), "--key", lab.StatePath("tls/client.key")]
+        : ["--cacert", lab.StatePath("tls/ca.pem")];
 
     /// <summary>GET /ping, the load balancer's check; 0 when the TLS handshake fails.</summary>
     public static async Task<int> PingAsync(LabProcess lab, bool withClientCertificate)

@@ -23,6 +23,18 @@ public sealed class CanonicalRequestTests
         Assert.Equal(expected, Canonical(rawPath, string.Empty).Split('\n')[1]);
     }
 
+    [Theory]
+    [InlineData("/ks1/kms/xks/v1/keys/foo/encrypt", false)] // the hot path: one form, one HMAC
+    [InlineData("/kms/xks/v1/keys/Key_1.v2-x~/metadata", false)]
+    [InlineData("/ks1/kms/xks/v1/keys/f%C3%A9/metadata", true)]
+    [InlineData("/ks1/kms/xks/v1/keys/f:o/metadata", true)]
+    [InlineData("/ks1/kms/xks/v1/keys/a%2541/metadata", false)] // as sent it is the encoded form of /keys/a%41/
+    [InlineData("/ks1/kms/xks/v1/keys/a%25/metadata", false)]
+    public void AsSentForm_IsTriedOnlyWhenItDiffers_AndCannotBeAnotherPathsEncodedForm(string rawPath, bool expected)
+    {
+        Assert.Equal(expected, CanonicalRequest.HasDistinctAsSentForm(rawPath));
+    }
+
     [Fact]
     public void CanonicalUri_OfALoneSurrogate_EncodesTheReplacementCharacterInsteadOfThrowing()
     {

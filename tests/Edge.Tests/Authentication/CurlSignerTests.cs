@@ -119,6 +119,28 @@ public sealed class CurlSignerTests(CurlServerFixture server) : IClassFixture<Cu
     }
 
     [Theory]
+    [InlineData("/ks1/kms/xks/v1/keys/f%C3%A9/metadata")]
+    [InlineData("/ks1/kms/xks/v1/keys/fé/metadata")]
+    [InlineData("/ks1/kms/xks/v1/keys/f:o/metadata")]
+    [InlineData("/ks1/kms/xks/v1/keys/f+o/metadata")]
+    [InlineData("/ks1/kms/xks/v1/keys/f%20o/metadata")]
+    public async Task Curl_SigningAKeyIdOutsideTheSpecsCharacters_IsAccepted_SoTheEdgeCanAnswerKeyNotFound(string path)
+    {
+        // curl signs the path as it sends it, without AWS's second encoding (regression: these were 401s).
+        (int status, string body) = await Curl("--http2", path, "aws:amz:us-east-1:kms-xks-proxy", CurlServerFixture.Ks1AccessKeyId, CurlServerFixture.Ks1Secret);
+
+        Assert.Equal((200, "ok ks1 HTTP/2"), (status, body));
+    }
+
+    [Fact]
+    public async Task Curl_SigningAPathWithAnEncodedPercent_IsRefused_BecauseItsAsSentFormIsAnotherPathsEncodedForm()
+    {
+        (int status, string body) = await Curl("--http2", "/ks1/kms/xks/v1/keys/a%2541/metadata", "aws:amz:us-east-1:kms-xks-proxy", CurlServerFixture.Ks1AccessKeyId, CurlServerFixture.Ks1Secret);
+
+        Assert.Equal((401, nameof(SigV4Failure.SignatureMismatch)), (status, body));
+    }
+
+    [Theory]
     [InlineData("--http1.1")]
     [InlineData("--http2")]
     public async Task Curl_WithTheWrongSecret_IsRefusedWithSignatureMismatch(string httpVersion)
