@@ -91,6 +91,15 @@ if ((total_passed + total_failed == 0)); then
     xks_log "no test ran"
     status=1
 fi
+# CI shows only the tail of the output: name every failed test there.
+if ((total_failed > 0)); then
+    for trx in "$results"/*/*.trx; do
+        [[ -f $trx ]] || continue
+        grep -o '<UnitTestResult [^>]*outcome="\(Failed\|Error\|Timeout\|Aborted\)"[^>]*>' "$trx" |
+            sed -n 's/.* testName="\([^"]*\)".*/\1/p' |
+            while IFS= read -r t; do xks_log "FAILED $(basename "$trx" .trx): $t"; done || true
+    done
+fi
 xks_log "TRX results: $results (whole run: ${SECONDS} s)"
 summary "$total_passed" "$total_failed" "$total_skipped"
 exit "$status"

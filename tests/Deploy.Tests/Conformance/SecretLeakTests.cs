@@ -77,9 +77,9 @@ public sealed partial class SecretLeakTests
             // The logs must be the verbose ones, with the requests in them, or the search proves nothing.
             var edgeLog = Encoding.UTF8.GetString(places.Single(p => p.Name == "logs/edge.log").Content);
             var brokerLog = Encoding.UTF8.GetString(places.Single(p => p.Name == "logs/broker.log").Content);
-            Assert.Contains("trce: Microsoft.AspNetCore", edgeLog, StringComparison.Ordinal);
-            Assert.Contains("trce: Microsoft.AspNetCore", brokerLog, StringComparison.Ordinal);
-            Assert.Contains("dbug: Yarp", edgeLog, StringComparison.Ordinal);
+            Assert.Matches("\"LogLevel\":\"Trace\",\"Category\":\"Microsoft\\.AspNetCore", edgeLog);
+            Assert.Matches("\"LogLevel\":\"Trace\",\"Category\":\"Microsoft\\.AspNetCore", brokerLog);
+            Assert.Matches("\"LogLevel\":\"Debug\",\"Category\":\"Yarp", edgeLog);
             Assert.Contains("leak-run-", edgeLog, StringComparison.Ordinal);
             Assert.Contains("leak-run-", Encoding.UTF8.GetString(places.Single(p => p.Name == "logs/audit.log").Content), StringComparison.Ordinal);
             Assert.DoesNotContain("Microsoft.AspNetCore.HttpLogging", edgeLog + brokerLog, StringComparison.Ordinal);
