@@ -10,6 +10,8 @@
 #   BENCH_BASELINE_SECONDS (10)  BENCH_THROUGHPUT_SECONDS (15)  BENCH_METADATA_SECONDS (10)
 #   BENCH_LATENCY_SECONDS  (60)
 #   BENCH_CONNECTIONS (32) BENCH_RATE (1800)  BENCH_LATENCY_SCENARIO (encrypt-cdiv)  BENCH_WARMUP (2)
+#   BENCH_LAB_WARMUP (20)  seconds of unmeasured mixed load first: a freshly started lab runs at half
+#                          speed until .NET's tiered compilation has optimised the hot paths
 #   BENCH_JSON             also write the results as JSON to this file
 #   BENCH_ARGS             extra arguments for XksGrpc.Bench (e.g. --http2)
 set -euo pipefail
@@ -20,6 +22,7 @@ port=${XKS_LAB_PORT:-8443}
 conns=${BENCH_CONNECTIONS:-32}
 rate=${BENCH_RATE:-1800}
 warmup=${BENCH_WARMUP:-2}
+lab_warmup=${BENCH_LAB_WARMUP:-20}
 latency_scenario=${BENCH_LATENCY_SCENARIO:-encrypt-cdiv}
 baseline_s=${BENCH_SECONDS:-${BENCH_BASELINE_SECONDS:-10}}
 throughput_s=${BENCH_SECONDS:-${BENCH_THROUGHPUT_SECONDS:-15}}
@@ -60,6 +63,13 @@ args=(
 [[ -n "${BENCH_JSON:-}" ]] && args+=(--json "$BENCH_JSON")
 # shellcheck disable=SC2206
 [[ -n "${BENCH_ARGS:-}" ]] && args+=(${BENCH_ARGS})
+
+if ((lab_warmup > 0)); then
+  echo "bench.sh: warming the lab up for ${lab_warmup}s (mixed load, not measured)" >&2
+  "$bin" --state "$state" --endpoint "https://localhost:$port" --scenario mix --connections "$conns" \
+    --duration "${lab_warmup}s" --warmup 0 --quiet >/dev/null \
+    || fail "the warm-up load failed: is the lab healthy?"
+fi
 
 echo "### Benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo

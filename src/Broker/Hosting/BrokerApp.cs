@@ -11,6 +11,7 @@ using XksGrpc.Broker.Configuration;
 using XksGrpc.Broker.Hosting;
 using XksGrpc.Broker.Service;
 using XksGrpc.Broker.Transport;
+using XksGrpc.Files;
 using XksGrpc.Observability;
 
 namespace XksGrpc.Broker;
@@ -32,7 +33,7 @@ public static class BrokerApp
     internal static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
     {
         var commandLine = Hosting.BrokerCommandLine.Parse(args);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = commandLine.Rest });
+        var builder = WebApplication.CreateBuilder(ConfigurationFileReload.HostOptions(commandLine.Rest));
 
         // Defaults below everything else: JSON log lines with the trace context (the file, the
         // environment and the command line may override them).
@@ -41,7 +42,7 @@ public static class BrokerApp
         if (commandLine.ConfigFile is { } file)
         {
             // Reloaded on change for Broker:Keystores only (KeystorePolicy); everything else is read at start.
-            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: true);
+            builder.Configuration.AddJsonFileReloadedOnChange(builder.Services, file);
         }
 
         builder.Configuration.AddEnvironmentVariables();

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using XksGrpc.Files;
 
 namespace XksGrpc.Edge.Authorization;
 

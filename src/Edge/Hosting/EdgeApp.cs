@@ -7,6 +7,7 @@ using XksGrpc.Edge.Configuration;
 using XksGrpc.Edge.Hosting;
 using XksGrpc.Edge.Logging;
 using XksGrpc.Edge.Pipeline;
+using XksGrpc.Files;
 using XksGrpc.Observability;
 
 namespace XksGrpc.Edge;
@@ -26,11 +27,7 @@ public static class EdgeApp
             ?? throw new ArgumentException("Missing --config <edge.json>.", nameof(args));
         configPath = Path.GetFullPath(configPath);
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            Args = [],
-            ContentRootPath = AppContext.BaseDirectory,
-        });
+        var builder = WebApplication.CreateBuilder(ConfigurationFileReload.HostOptions([]));
 
         // Quiet framework defaults (two extra lines per request otherwise), then the configuration
         // file, then the environment (Edge__...) so that each can override the one before.
@@ -40,7 +37,7 @@ public static class EdgeApp
             new("Logging:LogLevel:Yarp", "Warning"),
             .. ManagementEndpoint.JsonConsoleDefaults,
         ]);
-        builder.Configuration.AddJsonFile(configPath, optional: false, reloadOnChange: true);
+        builder.Configuration.AddJsonFileReloadedOnChange(builder.Services, configPath);
         builder.Configuration.AddEnvironmentVariables();
 
         builder.Services.AddEdgeConfiguration(builder.Configuration, new EdgeConfigLocation(Path.GetDirectoryName(configPath)!));

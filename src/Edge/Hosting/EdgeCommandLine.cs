@@ -68,6 +68,7 @@ internal static class EdgeCommandLine
             return ExitUsage;
         }
 
+        Observability.ConsoleOutput.UseOneWritePerLine();
         WebApplication app;
         try
         {

@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using XksGrpc.Edge.Authorization;
+using XksGrpc.Files;
 
 namespace XksGrpc.Edge.Tls;
 

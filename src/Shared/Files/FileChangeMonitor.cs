@@ -1,4 +1,4 @@
-namespace XksGrpc.Edge.Authorization;
+namespace XksGrpc.Files;
 
 /// <summary>
 /// Calls back when one file may have changed, so configuration it holds (a policy, a CA bundle)
