@@ -4,7 +4,7 @@
 # broker's working set, threads and open file descriptors at the start and the end.
 # Not part of scripts/test.sh (it runs for 10 minutes by default).
 #
-# Environment: SOAK_SECONDS (600), SOAK_RATE (300), SOAK_SCENARIO (encrypt-cdiv),
+# Environment: SOAK_SECONDS (600), SOAK_RATE (1800, the KMS default quota), SOAK_SCENARIO (encrypt-cdiv),
 #   SOAK_MAX_RSS_GROWTH_MB (64), SOAK_MAX_THREAD_GROWTH (16), SOAK_MAX_FD_GROWTH (32),
 #   SOAK_KEEP (1: keep the lab's state and logs; they are kept anyway when the soak fails)
 # The rate is one the machine sustains: a soak looks for leaks and for errors under steady load, not
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=${SOAK_SECONDS:-600} rate=${SOAK_RATE:-300} scenario=${SOAK_SCENARIO:-encrypt-cdiv}
+seconds=${SOAK_SECONDS:-600} rate=${SOAK_RATE:-1800} scenario=${SOAK_SCENARIO:-encrypt-cdiv}
 max_rss=${SOAK_MAX_RSS_GROWTH_MB:-64} max_threads=${SOAK_MAX_THREAD_GROWTH:-16} max_fds=${SOAK_MAX_FD_GROWTH:-32}
 keep=${SOAK_KEEP:-0}
 work=$(mktemp -d /tmp/xks-soak-XXXXXX)

@@ -25,17 +25,17 @@ public sealed class KeystoreReloadTests(BrokerFixture fixture) : BrokerTest(fixt
 
         // Added: "bar" opens for ks1, without a restart.
         BrokerHost.WriteConfig(directory, BrokerHost.Config(directory, Lists(["foo", "bar"])));
-        await Eventually(() => Opens(client, "bar"));
+        await Eventually(() => Opens(client, "bar"), host);
         Assert.Contains(host.Logs.Entries, e => e.Message.Contains("Keystore key lists reloaded", StringComparison.Ordinal));
 
         // Invalid (a key id outside the spec's characters): refused, logged, "bar" stays open.
         BrokerHost.WriteConfig(directory, BrokerHost.Config(directory, Lists(["foo", "bar", "not a key id!"])));
-        await Eventually(() => Task.FromResult(host.Logs.Entries.Any(e => e.Message.Contains("not reloaded", StringComparison.Ordinal))));
+        await Eventually(() => Task.FromResult(host.Logs.Entries.Any(e => e.Message.Contains("not reloaded", StringComparison.Ordinal))), host);
         Assert.Equal(KeyStatus.Enabled, (await client.GetKeyMetadataAsync(KeyMetadata("bar"))).KeyStatus);
 
         // Removed: "bar" closes again, answered as a missing key.
         BrokerHost.WriteConfig(directory, BrokerHost.Config(directory, Lists(["foo"])));
-        await Eventually(async () => !await Opens(client, "bar"));
+        await Eventually(async () => !await Opens(client, "bar"), host);
         await AssertXksError(XksErrorName.KeyNotFoundException, client.GetKeyMetadataAsync(KeyMetadata("bar")));
         Assert.Equal(KeyStatus.Enabled, (await client.GetKeyMetadataAsync(KeyMetadata("foo"))).KeyStatus);
     }
@@ -54,12 +54,13 @@ public sealed class KeystoreReloadTests(BrokerFixture fixture) : BrokerTest(fixt
 
     private static Dictionary<string, string[]> Lists(string[] ks1) => new() { ["ks1"] = ks1, ["ks2"] = ["foo"] };
 
-    private static async Task Eventually(Func<Task<bool>> condition)
+    private static async Task Eventually(Func<Task<bool>> condition, BrokerHost host)
     {
         var clock = Stopwatch.StartNew();
         while (!await condition())
         {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), "the broker did not pick up the configuration change within 15 s");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), "the broker did not pick up the configuration change within 15 s; its keystore log lines: "
+                + string.Join(" | ", host.Logs.Entries.Where(e => e.Message.Contains("Keystore key lists", StringComparison.Ordinal)).Select(e => e.Message)));
             await Task.Delay(100);
         }
     }
