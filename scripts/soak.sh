@@ -11,7 +11,12 @@
 # for the ceiling (scripts/bench.sh measures that). An overloaded lab only shows client timeouts.
 # Exit status: non-zero on any error answer, a restarted edge or broker, or growth beyond a bound.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+XKS_LOG_TAG=soak
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$XKS_ROOT"
+xks_require_dotnet
+xks_ensure_packages python3
 
 seconds=${SOAK_SECONDS:-600} rate=${SOAK_RATE:-1800} scenario=${SOAK_SCENARIO:-encrypt-cdiv}
 max_rss=${SOAK_MAX_RSS_GROWTH_MB:-64} max_threads=${SOAK_MAX_THREAD_GROWTH:-16} max_fds=${SOAK_MAX_FD_GROWTH:-32}
