@@ -173,6 +173,9 @@ public sealed class RequestLogTests(BrokerFixture fixture) : BrokerTest(fixture)
         Assert.Contains("kmsRequestId=req-from-header-1", line);
         Assert.Contains("KeyNotFoundException", line);
         Assert.DoesNotContain("secret", line);
+
+        // One line per failure: gRPC's own repeat of it ("Error status code ... raised") is off by default.
+        Assert.DoesNotContain(Fixture.Logs.Entries, e => e.Category.StartsWith("Grpc.", StringComparison.Ordinal) && e.Message.Contains("absent_key", StringComparison.Ordinal));
     }
 
     [Fact]
