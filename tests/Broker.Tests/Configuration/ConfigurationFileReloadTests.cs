@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -23,6 +24,7 @@ public sealed class ConfigurationFileReloadTests : IDisposable
 
         var builder = WebApplication.CreateBuilder(ConfigurationFileReload.HostOptions([]));
         builder.Configuration.AddJsonFileReloadedOnChange(builder.Services, path);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
         await using var app = builder.Build();
         await app.StartAsync();
         int reloads = 0;

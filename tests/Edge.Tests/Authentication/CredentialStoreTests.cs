@@ -261,14 +261,20 @@ public sealed class CredentialStoreTests : IDisposable
             }
         })).ToArray();
         int rotations = 0;
-        while ((Volatile.Read(ref verified) < 20_000 || rotations < 200) && DateTime.UtcNow < deadline)
+        try
         {
-            Assert.True(store.Apply([new CredentialSpec("ks1", AkidA, fileA, null), new CredentialSpec("ks1", AkidB, fileB, null)]).Succeeded);
-            Assert.True(store.Apply([new CredentialSpec("ks1", AkidA, fileA, null)]).Succeeded);
-            rotations++;
+            while ((Volatile.Read(ref verified) < 20_000 || rotations < 200) && DateTime.UtcNow < deadline)
+            {
+                Assert.True(store.Apply([new CredentialSpec("ks1", AkidA, fileA, null), new CredentialSpec("ks1", AkidB, fileB, null)]).Succeeded);
+                Assert.True(store.Apply([new CredentialSpec("ks1", AkidA, fileA, null)]).Succeeded);
+                rotations++;
+            }
+        }
+        finally
+        {
+            stop.Cancel(); // the readers stop even when an assertion above fails
         }
 
-        stop.Cancel();
         await Task.WhenAll(readers);
         Assert.Equal(0, failures);
         Assert.True(verified >= 20_000 && rotations >= 200, $"{verified} verifications, {rotations} rotations in 60 s");
