@@ -14,9 +14,11 @@ namespace XksGrpc.Edge.Forwarding;
 /// <summary>
 /// Fails over to another broker, once, inside the request's deadline. Runs in YARP's pipeline before
 /// load balancing: when the call to the chosen broker failed at connection level (refused, reset, or
-/// the connection ended before any byte of a reply, YARP's <see cref="ForwarderError.Request"/>), and
-/// nothing has been written to the client, the request goes again through load balancing over the
-/// other destinations. Safe because every XKS call is idempotent for the HSM: metadata, decrypt and
+/// the connection ended before any byte of a reply, YARP's <see cref="ForwarderError.Request"/>; or
+/// while the request body was still being sent, <see cref="ForwarderError.RequestBodyDestination"/>,
+/// as when a broker shutting down closes its connection under a request in flight), and nothing has
+/// been written to the client, the request goes again through load balancing over the other
+/// destinations. Safe because every XKS call is idempotent for the HSM: metadata, decrypt and
 /// health change nothing, and a repeated encrypt draws a fresh IV (a lost first reply is simply never
 /// seen). Timeouts are not retried: the deadline is spent. The retry is bounded by what is left of
 /// Edge:Brokers:Deadline; if that runs out, the answer is 503 DependencyTimeoutException as always.
@@ -82,7 +84,7 @@ internal sealed class BrokerFailover(RequestDelegate next, IOptions<EdgeOptions>
     {
         failed = proxy.ProxiedDestination!;
         return failed is not null
-            && context.Features.Get<IForwarderErrorFeature>() is { Error: ForwarderError.Request }
+            && context.Features.Get<IForwarderErrorFeature>() is { Error: ForwarderError.Request or ForwarderError.RequestBodyDestination }
             && !context.Response.HasStarted
             && context.Features.Get<XksExchange>() is not { ResponseWritten: true }
             && !context.RequestAborted.IsCancellationRequested;

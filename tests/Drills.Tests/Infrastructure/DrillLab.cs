@@ -273,6 +273,9 @@ internal sealed class DrillLab : IAsyncDisposable
         var parts = _brokers.Where(b => b is not null).Select(b => b!.Tail()).ToList();
         if (Edge is not null)
         {
+            // The edge's warnings name why a request failed; the tail alone may be past them.
+            var warnings = Edge.ReadLog().Split('\n').Where(l => l.Contains("\"LogLevel\":\"Warning\"", StringComparison.Ordinal) || l.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal));
+            parts.Add($"--- {Edge.Name} warnings and errors:\n" + string.Join('\n', warnings.Take(40)));
             parts.Add(Edge.Tail());
         }
 
