@@ -15,9 +15,9 @@ namespace XksGrpc.Edge.Forwarding;
 /// Fails over to another broker, once, inside the request's deadline. Runs in YARP's pipeline before
 /// load balancing: when the call to the chosen broker failed at connection level (refused, reset, or
 /// the connection ended before any byte of a reply, YARP's <see cref="ForwarderError.Request"/>; or
-/// while the request body was still being sent, <see cref="ForwarderError.RequestBodyDestination"/>,
-/// as when a broker shutting down closes its connection under a request in flight), and nothing has
-/// been written to the client, the request goes again through load balancing over the other
+/// while the request body was still being sent, <see cref="ForwarderError.RequestBodyDestination"/>, or
+/// a body copy cancelled because the connection failed, as when a broker shutting down closes its
+/// socket under a request in flight), and nothing has been written to the client, the request goes again through load balancing over the other
 /// destinations. Safe because every XKS call is idempotent for the HSM: metadata, decrypt and
 /// health change nothing, and a repeated encrypt draws a fresh IV (a lost first reply is simply never
 /// seen). Timeouts are not retried: the deadline is spent. The retry is bounded by what is left of
@@ -84,11 +84,28 @@ internal sealed class BrokerFailover(RequestDelegate next, IOptions<EdgeOptions>
     {
         failed = proxy.ProxiedDestination!;
         return failed is not null
-            && context.Features.Get<IForwarderErrorFeature>() is { Error: ForwarderError.Request or ForwarderError.RequestBodyDestination }
+            && context.Features.Get<IForwarderErrorFeature>() is { } error
+            && (error.Error is ForwarderError.Request or ForwarderError.RequestBodyDestination
+                || (error.Error is ForwarderError.RequestBodyClient or ForwarderError.RequestBodyCanceled && IsConnectionFailure(error.Exception)))
             && !context.Response.HasStarted
             && context.Features.Get<XksExchange>() is not { ResponseWritten: true }
             && !context.RequestAborted.IsCancellationRequested;
     }
+
+    /// <summary>
+    /// Whether the exception (or one inside it) is a failure to reach the broker. The edge has the
+    /// whole body before forwarding, so a "client" body error is the body copy being cancelled because
+    /// the connection to the broker failed (seen when a broker shut down: RequestBodyClient wrapping
+    /// "Cannot assign requested address" for its socket).
+    /// </summary>
+    internal static bool IsConnectionFailure(Exception? exception) => exception switch
+    {
+        null => false,
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => true,
+        System.Net.Sockets.SocketException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsConnectionFailure),
+        _ => IsConnectionFailure(exception.InnerException),
+    };
 
     /// <summary>The destinations other than <paramref name="failed"/>, or null when there is none.</summary>
     internal static IReadOnlyList<DestinationState>? Others(IReadOnlyList<DestinationState> destinations, DestinationState failed)

@@ -26,6 +26,29 @@ public sealed class BrokerFailoverTests
     }
 
     [Fact]
+    public void ABodyCopyCancelledBecauseTheBrokerCannotBeReached_IsRetried()
+    {
+        // As logged by a CI run while a broker shut down: RequestBodyClient wrapping the failed connect.
+        var failure = new AggregateException(
+            new TaskCanceledException(),
+            new HttpRequestException(HttpRequestError.ConnectionError, "Cannot assign requested address (broker-1.broker.invalid:80)",
+                new System.Net.Sockets.SocketException(99)));
+        var (context, proxy) = Failed(ForwarderError.RequestBodyClient, failure);
+
+        Assert.True(BrokerFailover.ShouldRetry(context, proxy, out _));
+    }
+
+    [Theory]
+    [InlineData(ForwarderError.RequestBodyClient)]
+    [InlineData(ForwarderError.RequestBodyCanceled)]
+    public void ABodyErrorWithoutAConnectionFailure_IsNotRetried(ForwarderError error)
+    {
+        var (context, proxy) = Failed(error, new AggregateException(new TaskCanceledException(), new IOException("client went away")));
+
+        Assert.False(BrokerFailover.ShouldRetry(context, proxy, out _));
+    }
+
+    [Fact]
     public void AFailureAfterTheClientWentAway_IsNotRetried()
     {
         var (context, proxy) = Failed(ForwarderError.Request);
@@ -36,20 +59,20 @@ public sealed class BrokerFailoverTests
         Assert.False(BrokerFailover.ShouldRetry(context, proxy, out _));
     }
 
-    private static (DefaultHttpContext Context, IReverseProxyFeature Proxy) Failed(ForwarderError error)
+    private static (DefaultHttpContext Context, IReverseProxyFeature Proxy) Failed(ForwarderError error, Exception? exception = null)
     {
         var context = new DefaultHttpContext();
         var proxy = new Proxy { ProxiedDestination = new DestinationState("broker-1") };
         context.Features.Set<IReverseProxyFeature>(proxy);
-        context.Features.Set<IForwarderErrorFeature>(new ErrorFeature(error));
+        context.Features.Set<IForwarderErrorFeature>(new ErrorFeature(error, exception));
         return (context, proxy);
     }
 
-    private sealed class ErrorFeature(ForwarderError error) : IForwarderErrorFeature
+    private sealed class ErrorFeature(ForwarderError error, Exception? exception) : IForwarderErrorFeature
     {
         public ForwarderError Error { get; } = error;
 
-        public Exception? Exception => null;
+        public Exception? Exception { get; } = exception;
     }
 
     private sealed class Proxy : IReverseProxyFeature
