@@ -216,20 +216,28 @@ amz_date() { date -u -d "${1:-now}" +%Y%m%dT%H%M%SZ; }
 # The official client's cases (test_get_health_status, test_get_key_metadata,
 # test_encrypt_decrypt, test_encrypt_only_key, test_decrypt_only_key, test_impotent_key)
 # ---------------------------------------------------------------------------------------------
+# official_refusals API PREFIX SUBPATH BODY: the refusals the official client checks alike for
+# GetHealthStatus and GetKeyMetadata (no or empty requestMetadata, a wrong access key id or secret, an
+# unknown URI prefix), with its case names. BODY is a valid request body for PREFIX/SUBPATH.
+official_refusals() {
+    local api=$1 p=$2 sub=$3 body=$4
+    call "$p/$sub" '{}'
+    expect_error "$label $api without requestMetadata" 400 ValidationException
+    call "$p/$sub" "$empty_metadata_body"
+    expect_error "$label $api with empty requestMetadata" 400 ValidationException
+    akid=Invalid$akid call "$p/$sub" "$body"
+    expect_error "$label $api with an invalid Sigv4 access id" 401 AuthenticationFailedException
+    secret=Invalid$secret call "$p/$sub" "$body"
+    expect_error "$label $api with an invalid Sigv4 access key" 401 AuthenticationFailedException
+    call "${p}/invalid/kms/xks/v1/$sub" "$body"
+    expect_error "$label $api with an invalid URI prefix" 404 InvalidUriPathException
+}
+
 official_health() {
     local p=$1
     call "$p/health" "$(health_body)"
     expect_ok "$label GetHealthStatus" healthStatus ekmFleetDetails
-    call "$p/health" '{}'
-    expect_error "$label GetHealthStatus without requestMetadata" 400 ValidationException
-    call "$p/health" "$empty_metadata_body"
-    expect_error "$label GetHealthStatus with empty requestMetadata" 400 ValidationException
-    akid=Invalid$akid call "$p/health" "$(health_body)"
-    expect_error "$label GetHealthStatus with an invalid Sigv4 access id" 401 AuthenticationFailedException
-    secret=Invalid$secret call "$p/health" "$(health_body)"
-    expect_error "$label GetHealthStatus with an invalid Sigv4 access key" 401 AuthenticationFailedException
-    call "${p}/invalid/kms/xks/v1/health" "$(health_body)"
-    expect_error "$label GetHealthStatus with an invalid URI prefix" 404 InvalidUriPathException
+    official_refusals GetHealthStatus "$p" health "$(health_body)"
 }
 
 official_metadata() {
@@ -238,18 +246,9 @@ official_metadata() {
     expect_ok "$label GetKeyMetadata for DescribeKey" keySpec keyUsage keyStatus
     call "$p/keys/$k/metadata" "$(metadata_body CreateKey)"
     expect_ok "$label GetKeyMetadata for CreateKey" keyStatus
-    call "$p/keys/$k/metadata" '{}'
-    expect_error "$label GetKeyMetadata without requestMetadata" 400 ValidationException
-    call "$p/keys/$k/metadata" "$empty_metadata_body"
-    expect_error "$label GetKeyMetadata with empty requestMetadata" 400 ValidationException
     call "$p/keys/non_existing_key/metadata" "$(metadata_body DescribeKey)"
     expect_error "$label GetKeyMetadata for a non-existent key" 404 KeyNotFoundException
-    akid=Invalid$akid call "$p/keys/$k/metadata" "$(metadata_body DescribeKey)"
-    expect_error "$label GetKeyMetadata with an invalid Sigv4 access id" 401 AuthenticationFailedException
-    secret=Invalid$secret call "$p/keys/$k/metadata" "$(metadata_body DescribeKey)"
-    expect_error "$label GetKeyMetadata with an invalid Sigv4 access key" 401 AuthenticationFailedException
-    call "${p}/invalid/kms/xks/v1/keys/$k/metadata" "$(metadata_body DescribeKey)"
-    expect_error "$label GetKeyMetadata with an invalid URI prefix" 404 InvalidUriPathException
+    official_refusals GetKeyMetadata "$p" "keys/$k/metadata" "$(metadata_body DescribeKey)"
 }
 
 # encrypt_then NAME-ENCRYPT PATH PLAINTEXT AAD CDIV: encrypts, checks the ciphertext fields, keeps them.

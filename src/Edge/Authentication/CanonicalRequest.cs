@@ -19,20 +19,6 @@ namespace XksGrpc.Edge.Authentication;
 /// again. XKS paths (<c>/prefix/kms/xks/v1/keys/&lt;id&gt;/encrypt</c>) contain only unreserved characters
 /// and '/', so for them it is the path itself.
 /// </summary>
-/// <summary>How the path enters the canonical request.</summary>
-internal enum CanonicalUriForm
-{
-    /// <summary>AWS's rule for every service but S3 (and what AWS KMS's signer does): normalized, each segment URI-encoded.</summary>
-    Encoded,
-
-    /// <summary>
-    /// The path exactly as sent, as curl's <c>--aws-sigv4</c> (the official XKS test client's signer) builds it.
-    /// For an XKS path of unreserved characters both forms are the same; they differ only for a key id outside
-    /// the spec's characters, which then gets its KeyNotFoundException instead of a 401.
-    /// </summary>
-    AsSent,
-}
-
 internal static class CanonicalRequest
 {
     /// <summary>

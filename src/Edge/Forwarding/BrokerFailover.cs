@@ -15,13 +15,14 @@ namespace XksGrpc.Edge.Forwarding;
 /// Fails over to another broker, once, inside the request's deadline. Runs in YARP's pipeline before
 /// load balancing: when the call to the chosen broker failed at connection level (refused, reset, or
 /// the connection ended before any byte of a reply, YARP's <see cref="ForwarderError.Request"/>; or
-/// while the request body was still being sent, <see cref="ForwarderError.RequestBodyDestination"/>, or
-/// a body copy cancelled because the connection failed, as when a broker shutting down closes its
-/// socket under a request in flight), and nothing has been written to the client, the request goes again through load balancing over the other
-/// destinations. Safe because every XKS call is idempotent for the HSM: metadata, decrypt and
-/// health change nothing, and a repeated encrypt draws a fresh IV (a lost first reply is simply never
-/// seen). Timeouts are not retried: the deadline is spent. The retry is bounded by what is left of
-/// Edge:Brokers:Deadline; if that runs out, the answer is 503 DependencyTimeoutException as always.
+/// while the request body was still being sent, <see cref="ForwarderError.RequestBodyDestination"/>,
+/// or a body copy cancelled because the connection failed, as when a broker shutting down closes its
+/// socket under a request in flight), and nothing has been written to the client, the request goes
+/// again through load balancing over the other destinations. Safe because every XKS call is
+/// idempotent for the HSM: metadata, decrypt and health change nothing, and a repeated encrypt draws a
+/// fresh IV (a lost first reply is simply never seen). Timeouts are not retried: the deadline is spent.
+/// The retry is bounded by what is left of Edge:Brokers:Deadline; if that runs out, the answer is 503
+/// DependencyTimeoutException as always.
 /// YARP's passive health check runs inside this stage, so the failure still counts against the broker.
 /// </summary>
 internal sealed class BrokerFailover(RequestDelegate next, IOptions<EdgeOptions> options, EdgeMetrics metrics, ILogger<BrokerFailover> logger)
