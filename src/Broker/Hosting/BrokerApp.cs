@@ -66,6 +66,13 @@ public static class BrokerApp
             builder.Services.AddManagementMetrics("xksgrpc-broker", Telemetry.BrokerMetrics.MeterName);
         }
 
+        // Kestrel's socket transport runs its I/O continuations inline on the socket engine's thread
+        // instead of queueing each one to the thread pool. The broker's request work does not move
+        // there: HTTP/2 hands every stream to the thread pool anyway, so what runs inline is frame
+        // reading and the flushes to the socket (and the management listener's small handlers).
+        // Two thread hops fewer per call; measured on the 2-core lab at 1800 requests/s (2026-11-29,
+        // perf stat): the broker's futex calls 9.1 -> 7.7 per request, median latency 2.5 -> 2.0-2.2 ms.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var options = kestrel.ApplicationServices.GetRequiredService<IOptions<BrokerOptions>>().Value;

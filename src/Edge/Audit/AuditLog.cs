@@ -26,10 +26,20 @@ internal sealed class AuditLogOptions
     /// <summary>Most records written between two flushes.</summary>
     public int MaxBatch { get; init; } = 512;
 
+    /// <summary>
+    /// After a flush, how long the writer lets new records gather before it writes again (group commit).
+    /// Under load it wakes once per interval instead of once per record; an idle log's writer sleeps until
+    /// the next record. Zero: write as soon as a record arrives.
+    /// </summary>
+    public TimeSpan GatherDelay { get; init; } = TimeSpan.FromMilliseconds(10);
+
     public AuditDurability Durability { get; init; } = AuditDurability.FlushToDisk;
 
     /// <summary>Tests only: the writer waits for this before its first write, so back-pressure is deterministic.</summary>
     internal Task? WriterStartGate { get; init; }
+
+    /// <summary>Tests only: called on the writer's thread before each flush.</summary>
+    internal Action? BeforeFlush { get; init; }
 }
 
 /// <summary>
@@ -40,7 +50,9 @@ internal sealed class AuditLogOptions
 /// <remarks>
 /// <list type="bullet">
 /// <item><b>Hot path.</b> <see cref="AppendAsync"/> only stamps the time and enqueues on a bounded channel;
-/// one background task assigns <c>seq</c>, chains, writes and flushes in batches, so file order = seq order.</item>
+/// one writer thread assigns <c>seq</c>, chains, writes and flushes in batches, so file order = seq order.
+/// The writer is a dedicated thread, not a thread-pool task: an fsync blocks for milliseconds (tens on a busy
+/// disk), and on a small machine a pool thread stuck in it delays every request queued behind it.</item>
 /// <item><b>Back-pressure.</b> When the queue is full an append waits up to <see cref="AuditLogOptions.BlockTimeout"/>,
 /// then drops the record and counts it in <see cref="Dropped"/> (alarm on it): a stuck disk must not stop key
 /// operations. A dropped record leaves no gap in the chain; the counter is the evidence.</item>
@@ -62,7 +74,7 @@ internal sealed class AuditLog : IAsyncDisposable
     private readonly FileStream _writerLock;
     private readonly AuditLogOptions _options;
     private readonly TimeProvider _clock;
-    private readonly Task _writer;
+    private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _seq;
     private string _prev;
     private long _written;
@@ -85,7 +97,7 @@ internal sealed class AuditLog : IAsyncDisposable
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _writer = Task.Run(WriteLoopAsync);
+        new Thread(WriteLoop) { IsBackground = true, Name = "XksGrpc audit" }.Start();
     }
 
     public string FilePath { get; }
@@ -177,7 +189,7 @@ internal sealed class AuditLog : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        await _writerDone.Task.ConfigureAwait(false);
         await _file.DisposeAsync().ConfigureAwait(false);
         await _writerLock.DisposeAsync().ConfigureAwait(false);
     }
@@ -220,17 +232,30 @@ internal sealed class AuditLog : IAsyncDisposable
         }
     }
 
-    private async Task WriteLoopAsync()
+    private void WriteLoop()
+    {
+        try
+        {
+            DrainQueue();
+            _writerDone.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            // Not expected (I/O errors fault the log instead); DisposeAsync rethrows it.
+            _lastError = $"the audit writer stopped: {ex.GetType().Name}";
+            _faulted = true;
+            _writerDone.TrySetException(ex);
+        }
+    }
+
+    private void DrainQueue()
     {
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         var barriers = new List<TaskCompletionSource>();
         ChannelReader<Item> reader = _queue.Reader;
-        if (_options.WriterStartGate is { } gate)
-        {
-            await gate.ConfigureAwait(false);
-        }
+        _options.WriterStartGate?.GetAwaiter().GetResult();
 
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (WaitToRead(reader))
         {
             int batch = 0;
             while (batch < _options.MaxBatch && reader.TryRead(out Item item))
@@ -261,7 +286,28 @@ internal sealed class AuditLog : IAsyncDisposable
             }
 
             barriers.Clear();
+            if (batch > 0 && batch < _options.MaxBatch && _options.GatherDelay > TimeSpan.Zero)
+            {
+                Thread.Sleep(_options.GatherDelay);
+            }
         }
+    }
+
+    /// <summary>
+    /// Blocks the writer thread until a record is queued (true) or the queue is completed (false). Waits on
+    /// the task's wait handle rather than Task.Wait, which spins (sched_yield) before it blocks.
+    /// </summary>
+    private static bool WaitToRead(ChannelReader<Item> reader)
+    {
+        ValueTask<bool> wait = reader.WaitToReadAsync();
+        if (wait.IsCompletedSuccessfully)
+        {
+            return wait.Result;
+        }
+
+        Task<bool> pending = wait.AsTask();
+        ((IAsyncResult)pending).AsyncWaitHandle.WaitOne();
+        return pending.GetAwaiter().GetResult();
     }
 
     private void WriteRecord(ArrayBufferWriter<byte> buffer, Item item)
@@ -299,6 +345,7 @@ internal sealed class AuditLog : IAsyncDisposable
 
     private void Flush()
     {
+        _options.BeforeFlush?.Invoke();
         try
         {
             _file.Flush(flushToDisk: _options.Durability == AuditDurability.FlushToDisk);
