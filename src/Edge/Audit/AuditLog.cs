@@ -242,8 +242,7 @@ internal sealed class AuditLog : IAsyncDisposable
         catch (Exception ex)
         {
             // Not expected (I/O errors fault the log instead); DisposeAsync rethrows it.
-            _lastError = $"the audit writer stopped: {ex.GetType().Name}";
-            _faulted = true;
+            Fault($"the audit writer stopped: {ex.GetType().Name}");
             _writerDone.TrySetException(ex);
         }
     }
@@ -356,9 +355,11 @@ internal sealed class AuditLog : IAsyncDisposable
         }
     }
 
-    private void Fault(Exception ex)
+    private void Fault(Exception ex) => Fault($"writing {FilePath} failed: {ex.Message}");
+
+    private void Fault(string reason)
     {
-        _lastError = $"writing {FilePath} failed: {ex.Message}";
+        _lastError = reason;
         _faulted = true;
     }
 
