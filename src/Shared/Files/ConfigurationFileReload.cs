@@ -49,6 +49,9 @@ internal static class ConfigurationFileReload
             source.Path = file.Name;
             source.Optional = false;
             source.ReloadOnChange = true;
+            // The monitor has already waited for the writes to settle. The framework's own delay (250 ms)
+            // is a Thread.Sleep on the thread that signals, here a thread-pool thread serving requests.
+            source.ReloadDelay = 0;
         });
         services.AddHostedService(_ => new Watch(file));
     }

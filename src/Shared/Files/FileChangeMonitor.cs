@@ -2,9 +2,10 @@ namespace XksGrpc.Files;
 
 /// <summary>
 /// Calls back when one file may have changed, so configuration it holds (a policy, a CA bundle)
-/// reloads without a restart. A <see cref="FileSystemWatcher"/> gives a prompt, debounced signal;
-/// a poll of the file's stamp (final symlink target, mtime, length) every <c>pollInterval</c> is
-/// the fallback for file systems without notifications and for a watcher that overflowed.
+/// reloads without a restart. A <see cref="FileSystemWatcher"/> gives a prompt signal; a poll of the
+/// file's stamp (final symlink target, mtime, length) every <c>pollInterval</c> is the fallback for
+/// file systems without notifications and for a watcher that overflowed. Both are debounced: the
+/// callback runs 150 ms after the last sign of a change, so a file being written is read whole.
 /// </summary>
 /// <remarks>
 /// The callback may fire for a file that did not change (duplicate watcher events), so the consumer
@@ -34,7 +35,7 @@ internal sealed class FileChangeMonitor : IDisposable
         TimeProvider clock = timeProvider ?? TimeProvider.System;
         _debounce = clock.CreateTimer(_ => Fire(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _poll = clock.CreateTimer(_ => Poll(), null, pollInterval, pollInterval);
-        _watcher = TryWatch(_path, () => _debounce.Change(Debounce, Timeout.InfiniteTimeSpan));
+        _watcher = TryWatch(_path, Arm);
     }
 
     /// <summary>The watched file's full path.</summary>
@@ -57,9 +58,12 @@ internal sealed class FileChangeMonitor : IDisposable
         var stamp = ReadStamp(_path);
         if (stamp != _stamp)
         {
-            Fire();
+            // Debounced like a watcher event: the writer may still be writing.
+            Arm();
         }
     }
+
+    private void Arm() => _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
 
     private void Fire()
     {

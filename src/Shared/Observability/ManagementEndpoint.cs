@@ -72,7 +72,7 @@ internal static class ManagementEndpoint
 
     /// <summary>Adds the management listener (HTTP/1.1, no TLS) to Kestrel and marks its connections.</summary>
     public static void Listen(KestrelServerOptions kestrel, ManagementOptions options)
-        => kestrel.Listen(options.BindAddress, options.Port, listen =>
+        => kestrel.Listen(options.ResolveBindAddress(), options.Port, listen =>
         {
             listen.Protocols = HttpProtocols.Http1;
             listen.Use(next => connection =>

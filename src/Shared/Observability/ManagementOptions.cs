@@ -17,8 +17,9 @@ internal sealed class ManagementOptions
 
     public bool Enabled => Port != 0;
 
-    /// <summary>The address to bind; call after <see cref="Check"/> found no problem.</summary>
-    public IPAddress BindAddress => Address == "localhost" ? IPAddress.Loopback : IPAddress.Parse(Address);
+    /// <summary>The address to bind; call after <see cref="Check"/> found no problem. (A method, not a property: the
+    /// configuration binder's source generator would try to bind a property.)</summary>
+    public IPAddress ResolveBindAddress() => Address == "localhost" ? IPAddress.Loopback : IPAddress.Parse(Address);
 
     /// <summary>
     /// Adds every problem to <paramref name="problems"/>, naming the settings under <paramref name="section"/>
