@@ -8,7 +8,6 @@ var commandLine = BrokerCommandLine.Parse(args);
 switch (commandLine.Verb)
 {
     case "serve":
-        XksGrpc.Observability.ConsoleOutput.UseOneWritePerLine();
         BrokerApp.Build(args).Run();
         return 0;
     case "keys":

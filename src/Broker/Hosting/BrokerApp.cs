@@ -38,7 +38,7 @@ public static class BrokerApp
         // Defaults below everything else: JSON log lines with the trace context (the file, the
         // environment and the command line may override them).
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = ManagementEndpoint.JsonConsoleDefaults });
-        builder.Logging.AddTraceCorrelation();
+        builder.Logging.AddTraceCorrelation().UseBatchedConsole();
         if (commandLine.ConfigFile is { } file)
         {
             // Reloaded on change for Broker:Keystores only (KeystorePolicy); everything else is read at start.

@@ -41,7 +41,7 @@ public static class EdgeApp
         builder.Configuration.AddEnvironmentVariables();
 
         builder.Services.AddEdgeConfiguration(builder.Configuration, new EdgeConfigLocation(Path.GetDirectoryName(configPath)!));
-        builder.Logging.AddTraceCorrelation();
+        builder.Logging.AddTraceCorrelation().UseBatchedConsole();
         var management = builder.Configuration.GetSection($"{EdgeOptions.SectionName}:Management").Get<ManagementOptions>() ?? new();
         if (management.Enabled)
         {

@@ -68,7 +68,6 @@ internal static class EdgeCommandLine
             return ExitUsage;
         }
 
-        Observability.ConsoleOutput.UseOneWritePerLine();
         WebApplication app;
         try
         {
