@@ -33,7 +33,7 @@ public sealed class BrokerKilledDrill
         var outage = answers.Where(a => a.SentAt >= killedAt && a.SentAt < brokerBackAt).ToList();
         Assert.Contains(outage, a => a.Kind == AnswerKind.DependencyError);
         var late = answers.Where(a => a.Elapsed > DrillCollection.Deadline + DrillCollection.Slack).ToList();
-        Assert.True(late.Count == 0, $"{summary}\nanswers later than the deadline + slack:\n{Answers.First(late)}");
+        Assert.True(late.Count == 0, $"{summary}\nbroker killed at {killedAt}, back at {brokerBackAt}\nanswers later than the deadline + slack:\n{Answers.First(late)}\n{lab.Logs()}");
 
         // Recovery within seconds of the broker's return, by the same edge process.
         Assert.True(firstSuccess is not null && firstSuccess.Value - brokerBackAt < TimeSpan.FromSeconds(3),
