@@ -48,7 +48,7 @@ internal sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportEx
         _writer = new BatchedLineWriter(output, error, GatherDelay);
     }
 
-    /// <summary>Lines dropped because the queue was full (QueueFullMode DropWrite) or output failed.</summary>
+    /// <summary>Lines dropped because the queue was full (QueueFullMode DropWrite), plus one for each batch whose write failed.</summary>
     public long Dropped => _writer.Dropped;
 
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
