@@ -8,7 +8,8 @@
 # Environment: XKS_LAB_STATE (default lab/state), XKS_LAB_PORT (default 8443),
 # XKS_LAB_MTLS (1: the edge requires the lab client certificate),
 # XKS_LAB_EDGE_METRICS_PORT / XKS_LAB_BROKER_METRICS_PORT (management listeners with /metrics on
-# 127.0.0.1, default 9464 / 9465; 0 turns one off).
+# 127.0.0.1, default 9464 / 9465; 0 turns one off), XKS_LAB_WARM_UP_SECONDS (seconds of load sent
+# through the lab before "ready", default 2; 0: one call of each kind only).
 set -euo pipefail
 
 # A shell without job control starts background commands with SIGINT ignored, and bash cannot trap a
@@ -52,6 +53,9 @@ for metrics_setting in XKS_LAB_EDGE_METRICS_PORT:$edge_metrics_port XKS_LAB_BROK
     fi
 done
 edge_metrics_port=$((10#$edge_metrics_port)) broker_metrics_port=$((10#$broker_metrics_port))
+warm_up_seconds=${XKS_LAB_WARM_UP_SECONDS:-2}
+[[ $warm_up_seconds =~ ^[0-9]{1,2}$ ]] || xks_die "XKS_LAB_WARM_UP_SECONDS must be 0-99, got '$warm_up_seconds'"
+warm_up_seconds=$((10#$warm_up_seconds))
 
 kms_client_cn=cks.kms.us-east-1.amazonaws.com
 token_label=xks-lab
@@ -68,19 +72,21 @@ softhsm_module=$(xks_softhsm_module) || xks_die "libsofthsm2.so not found althou
 
 broker_dll="$XKS_ROOT/src/Broker/bin/Release/net10.0/XksGrpc.Broker.dll"
 edge_dll="$XKS_ROOT/src/Edge/bin/Release/net10.0/XksGrpc.Edge.dll"
+# The load generator sends the warm-up load before "ready" (warm_up below).
+bench_dll="$XKS_ROOT/bench/XksGrpc.Bench/bin/Release/net10.0/XksGrpc.Bench.dll"
 
-# True when a program's DLL is older than some source it is built from.
+# stale DLL [DIR...]: true when a program's DLL is older than some source it is built from.
 stale() {
     local dll=$1
     [[ -f $dll ]] || return 0
-    [[ -n $(find src proto Directory.Build.props Directory.Packages.props -type f \
+    [[ -n $(find src proto "${@:2}" Directory.Build.props Directory.Packages.props -type f \
         -not -path '*/bin/*' -not -path '*/obj/*' -newer "$dll" -print -quit) ]]
 }
 
-if ((build)) && { stale "$broker_dll" || stale "$edge_dll"; }; then
-    xks_log "building broker and edge (Release)"
+if ((build)) && { stale "$broker_dll" || stale "$edge_dll" || stale "$bench_dll" bench; }; then
+    xks_log "building broker, edge and load generator (Release)"
     build_log=$(mktemp)
-    for project in src/Broker/XksGrpc.Broker.csproj src/Edge/XksGrpc.Edge.csproj; do
+    for project in src/Broker/XksGrpc.Broker.csproj src/Edge/XksGrpc.Edge.csproj bench/XksGrpc.Bench/XksGrpc.Bench.csproj; do
         if ! dotnet build "$project" -c Release -nodeReuse:false -v quiet -nologo >>"$build_log" 2>&1; then
             cat "$build_log" >&2
             rm -f "$build_log"
@@ -91,7 +97,7 @@ if ((build)) && { stale "$broker_dll" || stale "$edge_dll"; }; then
     # Keep no compiler server around: it would hold this terminal's output open.
     dotnet build-server shutdown >/dev/null 2>&1 || true
     # Up to date now, even when a touched file was no build input (so the next start skips the build).
-    touch "$broker_dll" "$edge_dll"
+    touch "$broker_dll" "$edge_dll" "$bench_dll"
 fi
 [[ -f $broker_dll && -f $edge_dll ]] || xks_die "build output missing: $broker_dll / $edge_dll"
 
@@ -107,6 +113,9 @@ flock -n 9 || xks_die "another scripts/lab.sh is running on $state"
 tls="$state/tls" secrets="$state/secrets" kms="$state/kms" logs="$state/logs" run="$state/run"
 broker_json="$state/broker.json" edge_json="$state/edge.json"
 export SOFTHSM2_CONF="$state/softhsm/softhsm2.conf"
+# As in the systemd units and images: hot methods are promoted to optimised code as soon as they
+# are hot, not once start-up activity has quieted down (README, Benchmark: a fresh lab under load).
+export DOTNET_TC_CallCountingDelayMs=${DOTNET_TC_CallCountingDelayMs:-0}
 
 # A Unix socket path must fit in sun_path (108 bytes); a deep state directory gets a short one.
 socket="$run/broker.sock"
@@ -419,6 +428,19 @@ warm_up() {
     warm_call keys/foo/unknown '{}' >/dev/null
     warm_call keys/foo/encrypt '' -X GET >/dev/null
     curl -s -o /dev/null --max-time 5 "${curl_tls[@]}" -X POST -H 'Content-Type: application/json' --data '{}' "$url/health" || true
+    # Then XKS_LAB_WARM_UP_SECONDS of mixed load (32 keep-alive connections) from the project's load
+    # generator, so the hot paths are optimised code before "ready": sent KMS's full 1800 requests/s
+    # at once, a fresh lab still running tier-0 code queued requests for seconds (README, Benchmark).
+    # Its requests carry the principal arn:aws:iam::123456789012:user/bench in the logs and audit.
+    if ((warm_up_seconds > 0)) && [[ -f $bench_dll ]]; then
+        local bench_tls=()
+        ((mtls)) && bench_tls=(--client-cert "$tls/client.pem" --client-key "$tls/client.key")
+        dotnet "$bench_dll" --state "$state" --endpoint "https://localhost:$port" --scenario mix --connections 32 \
+            --duration "${warm_up_seconds}s" --warmup 0 --quiet "${bench_tls[@]}" </dev/null >/dev/null 2>&1 9>&- \
+            || xks_log "warm-up load reported errors (ignored)"
+    elif ((warm_up_seconds > 0)); then
+        xks_log "no warm-up load: $bench_dll is not built"
+    fi
 }
 warm_up
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))

@@ -57,6 +57,14 @@ public sealed class DockerfileTests
         Assert.Matches(LabStart(variable), lab);
     }
 
+    [Theory]
+    [MemberData(nameof(Images))]
+    public void FinalStage_PromotesHotMethodsToOptimisedCodeAtOnce_AsTheLabDoes(string path, string _)
+    {
+        Assert.Contains(Dockerfile.Load(path).Final.Instructions,
+            i => i.Keyword == "ENV" && Regex.IsMatch(i.Arguments, @"(^|\s)DOTNET_TC_CallCountingDelayMs=0(\s|$)"));
+    }
+
     [Fact]
     public void BrokerImage_InstallsSoftHsm_AndPointsSoftHsmAtItsTokenVolume()
     {

@@ -80,6 +80,21 @@ public sealed class LabScriptTests(LabFixture fixture) : IClassFixture<LabFixtur
     }
 
     [Fact]
+    public void BeforeReady_TheLabSentItsWarmUpLoad_ThroughEdgeBrokerAndToken()
+    {
+        // XKS_LAB_WARM_UP_SECONDS (default 2 s) of mixed load from bench/, after one call of each kind.
+        using var audit = new StreamReader(new FileStream(_lab.StatePath("logs/audit.log"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        var lines = audit.ReadToEnd().Split('\n');
+        var warmUp = lines.Count(l => l.Contains("\"awsPrincipalArn\":\"arn:aws:iam::123456789012:user/bench\"", StringComparison.Ordinal)
+                                      && l.Contains("\"outcome\":\"ok\"", StringComparison.Ordinal));
+        var apis = lines.Where(l => l.Contains("user/bench", StringComparison.Ordinal))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("api").GetString()).ToHashSet();
+        Assert.True(warmUp >= 200, $"{warmUp} successful warm-up requests in the audit log");
+        Assert.Superset(new HashSet<string?> { "Encrypt", "Decrypt", "GetKeyMetadata" }, apis);
+        Assert.DoesNotContain("warm-up load", _lab.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ping_Answers200_WithoutAuthentication()
     {
         Assert.Equal(200, await XksCurl.PingAsync(_lab, withClientCertificate: false));

@@ -38,6 +38,15 @@ public sealed class SystemdUnitTests
 
     [Theory]
     [MemberData(nameof(Units))]
+    public void Unit_PromotesHotMethodsToOptimisedCodeAtOnce_AsTheLabDoes(string name)
+    {
+        // A restart under full load otherwise runs tier-0 code for seconds (README, Benchmark).
+        Assert.Contains("DOTNET_TC_CallCountingDelayMs=0", Unit(name).All(S, "Environment"));
+        Assert.Contains("export DOTNET_TC_CallCountingDelayMs=${DOTNET_TC_CallCountingDelayMs:-0}", RepositoryRoot.ReadAllText("scripts/lab.sh"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Units))]
     public void Unit_IsSandboxed(string name)
     {
         var unit = Unit(name);
