@@ -9,7 +9,8 @@
 # XKS_LAB_MTLS (1: the edge requires the lab client certificate),
 # XKS_LAB_EDGE_METRICS_PORT / XKS_LAB_BROKER_METRICS_PORT (management listeners with /metrics on
 # 127.0.0.1, default 9464 / 9465; 0 turns one off), XKS_LAB_WARM_UP_SECONDS (seconds of load sent
-# through the lab before "ready", default 2; 0: one call of each kind only).
+# through the lab before "ready"; 0: one call of each kind only; unset: 2, shortened if the programs
+# were slow to start so that "ready" comes within 10 s of launch).
 set -euo pipefail
 
 # A shell without job control starts background commands with SIGINT ignored, and bash cannot trap a
@@ -53,9 +54,11 @@ for metrics_setting in XKS_LAB_EDGE_METRICS_PORT:$edge_metrics_port XKS_LAB_BROK
     fi
 done
 edge_metrics_port=$((10#$edge_metrics_port)) broker_metrics_port=$((10#$broker_metrics_port))
-warm_up_seconds=${XKS_LAB_WARM_UP_SECONDS:-2}
-[[ $warm_up_seconds =~ ^[0-9]{1,2}$ ]] || xks_die "XKS_LAB_WARM_UP_SECONDS must be 0-99, got '$warm_up_seconds'"
-warm_up_seconds=$((10#$warm_up_seconds))
+warm_up_seconds=${XKS_LAB_WARM_UP_SECONDS:-auto}
+if [[ $warm_up_seconds != auto ]]; then
+    [[ $warm_up_seconds =~ ^[0-9]{1,2}$ ]] || xks_die "XKS_LAB_WARM_UP_SECONDS must be 0-99, got '$warm_up_seconds'"
+    warm_up_seconds=$((10#$warm_up_seconds))
+fi
 
 kms_client_cn=cks.kms.us-east-1.amazonaws.com
 token_label=xks-lab
@@ -307,7 +310,7 @@ write_edge_json
 # ---------------------------------------------------------------------------------------------
 # Processes and supervision
 # ---------------------------------------------------------------------------------------------
-broker_pid=0 edge_pid=0 stopping=0
+broker_pid=0 edge_pid=0 stopping=0 warm_load_pid=0
 
 # alive PID: the process exists and is not a zombie.
 # Uses only builtins: the supervision loop calls it four times a second and must not cost CPU.
@@ -381,6 +384,7 @@ stop_all() {
 on_exit() {
     ((stopping)) && return
     stopping=1
+    if ((warm_load_pid)); then kill "$warm_load_pid" 2>/dev/null || true; fi
     if alive "$edge_pid" || alive "$broker_pid"; then
         xks_log "stopping edge and broker"
         stop_all
@@ -402,6 +406,29 @@ wait_for edge "$edge_pid" edge_ready "$logs/edge.log"
 # took longer than the edge's 200 ms broker deadline (503). Results are ignored.
 warm_up() {
     local akid secret url="https://localhost:$port/ks1/kms/xks/v1" md enc field ct iv tag ctmd step path body
+    # Alongside, XKS_LAB_WARM_UP_SECONDS of mixed load (32 keep-alive connections) from the project's
+    # load generator, so the hot paths are optimised code before "ready": sent KMS's full 1800
+    # requests/s at once, a fresh lab still running tier-0 code queued requests for seconds (README,
+    # Benchmark). Its requests carry the principal arn:aws:iam::123456789012:user/bench.
+    # By default it lasts 2 s, less if the programs were slow to start: the generator needs about
+    # 1.5 s more to start and connect, and "ready" should come within 10 s of launch.
+    local load_ms
+    if [[ $warm_up_seconds == auto ]]; then
+        load_ms=$((8500 - ($(date +%s%N) - start) / 1000000))
+        ((load_ms <= 2000)) || load_ms=2000
+        ((load_ms >= 500)) || load_ms=0
+    else
+        load_ms=$((warm_up_seconds * 1000))
+    fi
+    if ((load_ms > 0)) && [[ -f $bench_dll ]]; then
+        local bench_tls=()
+        ((mtls)) && bench_tls=(--client-cert "$tls/client.pem" --client-key "$tls/client.key")
+        dotnet "$bench_dll" --state "$state" --endpoint "https://localhost:$port" --scenario mix --connections 32 \
+            --duration "${load_ms}ms" --warmup 0 --quiet "${bench_tls[@]}" </dev/null >/dev/null 2>&1 9>&- &
+        warm_load_pid=$!
+    elif ((load_ms > 0)); then
+        xks_log "no warm-up load: $bench_dll is not built"
+    fi
     akid=$(<"$secrets/ks1-1.akid") secret=$(<"$secrets/ks1-1.secret")
     md='"awsPrincipalArn":"arn:aws:iam::123456789012:user/lab","kmsKeyArn":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","kmsRequestId":"lab-warm-up"'
     # warm_call PATH BODY [CURL ARGS]: prints the response body.
@@ -428,19 +455,8 @@ warm_up() {
     warm_call keys/foo/unknown '{}' >/dev/null
     warm_call keys/foo/encrypt '' -X GET >/dev/null
     curl -s -o /dev/null --max-time 5 "${curl_tls[@]}" -X POST -H 'Content-Type: application/json' --data '{}' "$url/health" || true
-    # Then XKS_LAB_WARM_UP_SECONDS of mixed load (32 keep-alive connections) from the project's load
-    # generator, so the hot paths are optimised code before "ready": sent KMS's full 1800 requests/s
-    # at once, a fresh lab still running tier-0 code queued requests for seconds (README, Benchmark).
-    # Its requests carry the principal arn:aws:iam::123456789012:user/bench in the logs and audit.
-    if ((warm_up_seconds > 0)) && [[ -f $bench_dll ]]; then
-        local bench_tls=()
-        ((mtls)) && bench_tls=(--client-cert "$tls/client.pem" --client-key "$tls/client.key")
-        dotnet "$bench_dll" --state "$state" --endpoint "https://localhost:$port" --scenario mix --connections 32 \
-            --duration "${warm_up_seconds}s" --warmup 0 --quiet "${bench_tls[@]}" </dev/null >/dev/null 2>&1 9>&- \
-            || xks_log "warm-up load reported errors (ignored)"
-    elif ((warm_up_seconds > 0)); then
-        xks_log "no warm-up load: $bench_dll is not built"
-    fi
+    if ((warm_load_pid)) && ! wait "$warm_load_pid"; then xks_log "warm-up load reported errors (ignored)"; fi
+    warm_load_pid=0
 }
 warm_up
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
