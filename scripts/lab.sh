@@ -455,7 +455,7 @@ warm_up() {
     warm_call keys/foo/unknown '{}' >/dev/null
     warm_call keys/foo/encrypt '' -X GET >/dev/null
     curl -s -o /dev/null --max-time 5 "${curl_tls[@]}" -X POST -H 'Content-Type: application/json' --data '{}' "$url/health" || true
-    if ((warm_load_pid)) && ! wait "$warm_load_pid"; then xks_log "warm-up load reported errors (ignored)"; fi
+    if ((warm_load_pid)) && ! wait "$warm_load_pid"; then xks_log "warm-up load failed (ignored)"; fi
     warm_load_pid=0
 }
 warm_up

@@ -29,6 +29,7 @@ public sealed class LabLifecycleTests
         var encrypted = await XksCurl.EncryptAsync(lab, lab.ConsoleFile("ks1-1"), "foo", "AAECAwQFBgc=");
         Assert.True(encrypted.Status == 200, encrypted.Raw);
         Assert.Contains("--cert ", lab.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("warm-up load", lab.Output, StringComparison.Ordinal); // the generator presented the client certificate
 
         var broker = lab.Pid("broker");
         var edge = lab.Pid("edge");
