@@ -16,6 +16,15 @@ internal sealed class PoolBuilder(XksTarget target, string key, HttpMessageInvok
     private const int PrepConcurrency = 8;
     private static readonly TimeSpan PrepTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A target that has just started may answer its first calls with the spec's transient errors
+    /// (503 DependencyTimeoutException while the broker is still compiling its paths, 429
+    /// ThrottlingException): preparation tries such a call again, up to this many times in all.
+    /// Any other answer, or a wrong result, fails the preparation at once.
+    /// </summary>
+    private const int PrepAttempts = 5;
+    private static readonly TimeSpan PrepRetryDelay = TimeSpan.FromMilliseconds(200);
+
     public string PathFor(string op) => op switch
     {
         Scenarios.Metadata => $"{target.UriPath}/keys/{key}/metadata",
@@ -188,6 +197,25 @@ internal sealed class PoolBuilder(XksTarget target, string key, HttpMessageInvok
 
     private async Task<byte[]> SendCheckedAsync(string what, string path, byte[] body, CancellationToken ct)
     {
+        for (int attempt = 1; ; attempt++)
+        {
+            (HttpStatusCode status, byte[] content) = await SendOnceAsync(what, path, body, ct).ConfigureAwait(false);
+            if (status == HttpStatusCode.OK)
+            {
+                return content;
+            }
+
+            if (attempt >= PrepAttempts || status is not (HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests))
+            {
+                throw new PreparationException($"{what}: {path}: HTTP {ErrorBody.Describe((int)status, content)}");
+            }
+
+            await Task.Delay(PrepRetryDelay, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<(HttpStatusCode Status, byte[] Content)> SendOnceAsync(string what, string path, byte[] body, CancellationToken ct)
+    {
         string amzDate = SigV4Signer.FormatAmzDate(DateTime.UtcNow);
         var p = new PreparedRequest(what, new Uri(target.Endpoint, path), body, amzDate, target.Signer.Sign(target.Host, path, amzDate, body));
         using HttpRequestMessage request = RequestPool.ToMessage(p, target.Host, version);
@@ -209,14 +237,7 @@ internal sealed class PoolBuilder(XksTarget target, string key, HttpMessageInvok
 
         using (response)
         {
-            byte[] content = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                string error = ErrorBody.Describe((int)response.StatusCode, content);
-                throw new PreparationException($"{what}: {path}: HTTP {error}");
-            }
-
-            return content;
+            return (response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false));
         }
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 using XksGrpc.Broker.V1;
 using XksGrpc.Edge.Errors;
@@ -22,4 +23,12 @@ internal static class ForwardingErrors
             new XksFailure(XksErrorName.DependencyTimeoutException, "No key manager broker is available."),
         _ => new XksFailure(XksErrorName.InternalException, "Forwarding to the key manager broker failed."),
     };
+
+    /// <summary>
+    /// True when the hop failed because the client closed its request (a timeout on its side, a
+    /// reset connection): nothing went wrong with the broker, and no one reads the answer. Under
+    /// overload clients give up by the hundred; each is logged at Debug, without a stack trace,
+    /// besides the request's own line.
+    /// </summary>
+    public static bool ClientWentAway(HttpContext context) => context.RequestAborted.IsCancellationRequested;
 }

@@ -31,6 +31,10 @@ internal static partial class EdgeLog
         Message = "Forwarding to the broker failed ({ForwarderError}); answering {ErrorName}")]
     public static partial void ForwardingFailed(ILogger logger, string forwarderError, string errorName, Exception? exception);
 
+    [LoggerMessage(EventId = 17, Level = LogLevel.Debug, EventName = "ClientGoneDuringForwarding",
+        Message = "The client went away while its call was with the broker ({ForwarderError})")]
+    public static partial void ClientGoneDuringForwarding(ILogger logger, string forwarderError);
+
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, EventName = "BrokerReplyInvalid",
         Message = "The broker's reply to {Api} was not usable: {Reason}")]
     public static partial void BrokerReplyInvalid(ILogger logger, string api, string reason);

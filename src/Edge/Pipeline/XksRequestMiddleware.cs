@@ -237,8 +237,15 @@ internal sealed class XksRequestMiddleware(
     {
         var error = context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>();
         var failure = ForwardingErrors.ToFailure(error?.Error, context.Response.StatusCode);
-        EdgeLog.ForwardingFailed(logger, error?.Error.ToString() ?? $"HTTP {context.Response.StatusCode}",
-            XksErrorTable.ErrorName(failure.Name), error?.Exception);
+        string forwarderError = error?.Error.ToString() ?? $"HTTP {context.Response.StatusCode}";
+        if (ForwardingErrors.ClientWentAway(context))
+        {
+            EdgeLog.ClientGoneDuringForwarding(logger, forwarderError);
+        }
+        else
+        {
+            EdgeLog.ForwardingFailed(logger, forwarderError, XksErrorTable.ErrorName(failure.Name), error?.Exception);
+        }
         exchange.Failure = failure;
         if (!context.Response.HasStarted)
         {

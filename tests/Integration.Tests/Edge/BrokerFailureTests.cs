@@ -86,13 +86,8 @@ public sealed class BrokerFailureTests : IAsyncLifetime
     [Fact]
     public async Task SlowBroker_IsDependencyTimeoutWithinTheDeadline()
     {
-        var socket = Path.Combine(_directory, "broker.sock");
-        await using var broker = await FakeBroker.StartAsync(socket);
-        var config = EdgeHost.WriteConfig(_directory, socket, EdgeHost.DefaultCredentials);
-        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
-        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
-        await client.WaitUntilReadyAsync();
-        await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+        await using var chain = await StartWarmChainAsync();
+        var (broker, client) = (chain.Broker, chain.Client);
 
         broker.State.Delay = TimeSpan.FromSeconds(2);
         var watch = Stopwatch.StartNew();
@@ -105,15 +100,40 @@ public sealed class BrokerFailureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClientThatGivesUpWhileTheBrokerWorks_IsNoForwardingFailure_InTheLog()
+    {
+        await using var chain = await StartWarmChainAsync();
+        var (broker, client) = (chain.Broker, chain.Client);
+
+        // The broker takes 400 ms; the client gives up after 100 ms, before the edge's 200 ms deadline.
+        broker.State.Delay = TimeSpan.FromMilliseconds(400);
+        var requestId = "client-gone-" + Guid.NewGuid().ToString("N");
+        var body = XksBodies.Encrypt([1]);
+        body["requestMetadata"]!["kmsRequestId"] = requestId;
+        var linesBefore = TestLogProvider.Lines.Count; // the log is shared by every test of the process
+        using (var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", body.ToJsonString(), EdgeHost.DefaultCredentials[0], cancellationToken: giveUp.Token));
+        }
+
+        // The request's own line is written once the edge is done with it.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!TestLogProvider.Lines.Any(l => l.EventId == 1 && l.Message.Contains(requestId, StringComparison.Ordinal)) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20);
+        }
+
+        var lines = TestLogProvider.Lines.Skip(linesBefore).ToList();
+        Assert.Contains(lines, l => l.EventId == 1 && l.Message.Contains(requestId, StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.EventId == 10 && l.Message.Contains("Canceled", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task BrokerThatStallsAfterItsReplyHeaders_IsDependencyTimeoutWithinTheDeadline()
     {
-        var socket = Path.Combine(_directory, "broker.sock");
-        await using var broker = await FakeBroker.StartAsync(socket);
-        var config = EdgeHost.WriteConfig(_directory, socket, EdgeHost.DefaultCredentials);
-        await using var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
-        using var client = new XksClient(edge.BaseAddress, _pki.Ca);
-        await client.WaitUntilReadyAsync();
-        await client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+        await using var chain = await StartWarmChainAsync();
+        var (broker, client) = (chain.Broker, chain.Client);
 
         // The deadline runs out while the edge reads the reply's body, not while it waits for headers.
         broker.State.StallAfterHeaders = TimeSpan.FromSeconds(2);
@@ -153,5 +173,28 @@ public sealed class BrokerFailureTests : IAsyncLifetime
         while (reply.Status != HttpStatusCode.OK && DateTime.UtcNow < until);
 
         Assert.Equal(HttpStatusCode.OK, reply.Status);
+    }
+
+    /// <summary>A fake broker and a real edge, with one successful call through them.</summary>
+    private async Task<Chain> StartWarmChainAsync()
+    {
+        var socket = Path.Combine(_directory, "broker.sock");
+        var broker = await FakeBroker.StartAsync(socket);
+        var config = EdgeHost.WriteConfig(_directory, socket, EdgeHost.DefaultCredentials);
+        var edge = await EdgeHost.StartAsync(config, EdgeHost.DefaultCredentials);
+        var chain = new Chain(broker, edge, new XksClient(edge.BaseAddress, _pki.Ca));
+        await chain.Client.WaitUntilReadyAsync();
+        await chain.Client.PostAsync("/ks1/kms/xks/v1/keys/foo/encrypt", XksBodies.Encrypt([1]).ToJsonString(), EdgeHost.DefaultCredentials[0]);
+        return chain;
+    }
+
+    private sealed record Chain(FakeBroker Broker, EdgeHost Edge, XksClient Client) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Edge.DisposeAsync();
+            await Broker.DisposeAsync();
+        }
     }
 }

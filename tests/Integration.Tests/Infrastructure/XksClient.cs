@@ -50,16 +50,16 @@ internal sealed class XksClient : IDisposable
 
     /// <summary>Signs and sends; <paramref name="tamper"/> may change the request after signing.</summary>
     public async Task<Reply> PostAsync(string path, string json, TestCredential credential, Version? version = null,
-        Action<HttpRequestMessage>? tamper = null, string region = "us-east-1")
+        Action<HttpRequestMessage>? tamper = null, string region = "us-east-1", CancellationToken cancellationToken = default)
     {
         var body = Encoding.UTF8.GetBytes(json);
         var headers = SdkSigner.Sign(BaseAddress, path, body, credential.AccessKeyId, credential.Secret, region);
-        return await PostSignedAsync(path, body, headers, version, tamper);
+        return await PostSignedAsync(path, body, headers, version, tamper, cancellationToken);
     }
 
     /// <summary>Sends a body with headers signed earlier (replays within the 5-minute window).</summary>
     public async Task<Reply> PostSignedAsync(string path, byte[] body, IReadOnlyDictionary<string, string> headers, Version? version = null,
-        Action<HttpRequestMessage>? tamper = null)
+        Action<HttpRequestMessage>? tamper = null, CancellationToken cancellationToken = default)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(BaseAddress, path))
         {
@@ -84,13 +84,13 @@ internal sealed class XksClient : IDisposable
         }
 
         tamper?.Invoke(request);
-        return await SendAsync(request);
+        return await SendAsync(request, cancellationToken);
     }
 
-    public async Task<Reply> SendAsync(HttpRequestMessage request)
+    public async Task<Reply> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken = default)
     {
-        var response = await _http.SendAsync(request, CancellationToken.None);
-        var text = await response.Content.ReadAsStringAsync();
+        var response = await _http.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
         return new Reply(response.StatusCode, text, response.Content.Headers.ContentType?.MediaType, response.Version, response);
     }
 
