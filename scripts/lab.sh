@@ -9,8 +9,8 @@
 # XKS_LAB_MTLS (1: the edge requires the lab client certificate),
 # XKS_LAB_EDGE_METRICS_PORT / XKS_LAB_BROKER_METRICS_PORT (management listeners with /metrics on
 # 127.0.0.1, default 9464 / 9465; 0 turns one off), XKS_LAB_WARM_UP_SECONDS (seconds of load sent
-# through the lab before "ready"; 0: one call of each kind only; unset: 2, shortened if the programs
-# were slow to start so that "ready" comes within 10 s of launch).
+# through the lab before "ready"; 0: one call of each kind only; unset: 2, down to 1 if this start
+# was slow, so that "ready" comes within 10 s of launch).
 set -euo pipefail
 
 # A shell without job control starts background commands with SIGINT ignored, and bash cannot trap a
@@ -19,6 +19,7 @@ if [[ -z ${XKS_LAB_SIGNALS_RESET:-} ]] && env --default-signal=INT true 2>/dev/n
     XKS_LAB_SIGNALS_RESET=1 exec env --default-signal=INT,TERM,HUP bash "${BASH_SOURCE[0]}" "$@"
 fi
 
+launched=$(date +%s%N)
 XKS_LOG_TAG=lab
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -410,20 +411,21 @@ warm_up() {
     # load generator, so the hot paths are optimised code before "ready": sent KMS's full 1800
     # requests/s at once, a fresh lab still running tier-0 code queued requests for seconds (README,
     # Benchmark). Its requests carry the principal arn:aws:iam::123456789012:user/bench.
-    # By default it lasts 2 s, less if the programs were slow to start: the generator needs about
-    # 1.5 s more to start and connect, and "ready" should come within 10 s of launch.
+    # By default it lasts 2 s, down to 1 s if this start has been slow (a first run creates the state):
+    # the generator needs about a second more to start and connect, and "ready" should come within
+    # 10 s of launch.
     local load_ms
     if [[ $warm_up_seconds == auto ]]; then
-        load_ms=$((8500 - ($(date +%s%N) - start) / 1000000))
+        load_ms=$((7500 - ($(date +%s%N) - launched) / 1000000))
         ((load_ms <= 2000)) || load_ms=2000
-        ((load_ms >= 500)) || load_ms=0
+        ((load_ms >= 1000)) || load_ms=1000
     else
         load_ms=$((warm_up_seconds * 1000))
     fi
     if ((load_ms > 0)) && [[ -f $bench_dll ]]; then
         local bench_tls=()
         ((mtls)) && bench_tls=(--client-cert "$tls/client.pem" --client-key "$tls/client.key")
-        dotnet "$bench_dll" --state "$state" --endpoint "https://localhost:$port" --scenario mix --connections 32 \
+        dotnet "$bench_dll" --state "$state" --endpoint "https://localhost:$port" --scenario mix --connections 32 --pool 64 \
             --duration "${load_ms}ms" --warmup 0 --quiet "${bench_tls[@]}" </dev/null >/dev/null 2>&1 9>&- &
         warm_load_pid=$!
     elif ((load_ms > 0)); then
