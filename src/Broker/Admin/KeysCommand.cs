@@ -11,7 +11,7 @@ using XksGrpc.Broker.Pkcs11;
 namespace XksGrpc.Broker.Admin;
 
 /// <summary>
-/// <c>XksGrpc.Broker keys &lt;create|list|disable|enable|rotate&gt; --config &lt;broker.json&gt; [--token &lt;id&gt;] ...</c>:
+/// <c>XksGrpc.Broker keys &lt;create|list|disable|enable|rotate|batch&gt; --config &lt;broker.json&gt; [--token &lt;id&gt;] ...</c>:
 /// provisions the AES-256 keys the broker serves (issue 2; the lab's demo keys of CONTRACT.md).
 /// Exit codes: 0 done (or nothing to do), 1 failed, 2 usage error.
 /// </summary>
@@ -25,10 +25,12 @@ internal static class KeysCommand
           disable --label <id|id#n>      (id: every version; id#n: that version)
           enable  --label <id|id#n>
           rotate  --label <id> [--usage ...]   (adds version id#<newest+1>)
+          batch                          (the commands above from standard input, one a line without
+                                          --config/--token, on one login; stops at the first that fails)
         usage words: encrypt, decrypt, wrap, unwrap, sign, verify, derive; default encrypt,decrypt
         """;
 
-    public static int Run(BrokerCommandLine commandLine, TextWriter output, TextWriter error)
+    public static int Run(BrokerCommandLine commandLine, TextReader input, TextWriter output, TextWriter error)
     {
         var rest = commandLine.Rest;
         if (rest.Length == 0 || rest[0] is "-h" or "--help" or "help")
@@ -73,21 +75,59 @@ internal static class KeysCommand
         try
         {
             using var connection = AdminConnection.Open(options.Pkcs11.ModulePath, token, NullLogger.Instance);
-            return command switch
-            {
-                "create" => Create(connection.Keys, flags, options, output, error),
-                "list" => List(connection.Keys, connection.TokenDescription, output),
-                "disable" => SetEnabled(connection.Keys, flags, enabled: false, output, error),
-                "enable" => SetEnabled(connection.Keys, flags, enabled: true, output, error),
-                "rotate" => Rotate(connection.Keys, flags, output, error),
-                _ => UnknownCommand(command, error),
-            };
+            return command == "batch"
+                ? Batch(connection, input, options, output, error)
+                : Execute(connection, command, flags, options, output, error);
         }
         catch (Exception e) when (e is Net.Pkcs11Interop.Common.Pkcs11Exception or TokenUnavailableException or InvalidOperationException or IOException)
         {
             error.WriteLine($"keys {command} failed: {e.Message}");
             return 1;
         }
+    }
+
+    private static int Execute(AdminConnection connection, string command, Dictionary<string, string?> flags, BrokerOptions options,
+        TextWriter output, TextWriter error) => command switch
+    {
+        "create" => Create(connection.Keys, flags, options, output, error),
+        "list" => List(connection.Keys, connection.TokenDescription, output),
+        "disable" => SetEnabled(connection.Keys, flags, enabled: false, output, error),
+        "enable" => SetEnabled(connection.Keys, flags, enabled: true, output, error),
+        "rotate" => Rotate(connection.Keys, flags, output, error),
+        _ => UnknownCommand(command, error),
+    };
+
+    /// <summary>
+    /// One command a line (blank lines and <c>#</c> comments skipped), all on the batch's login: a
+    /// first run of the lab creates its demo keys in one process instead of seven.
+    /// </summary>
+    private static int Batch(AdminConnection connection, TextReader input, BrokerOptions options, TextWriter output, TextWriter error)
+    {
+        var number = 0;
+        for (var line = input.ReadLine(); line is not null; line = input.ReadLine())
+        {
+            number++;
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (words.Length == 0 || words[0].StartsWith('#'))
+            {
+                continue;
+            }
+
+            var flags = ParseFlags(words.AsSpan(1), out var problem);
+            if (problem is null && (words[0] == "batch" || flags.ContainsKey("config") || flags.ContainsKey("token")))
+            {
+                problem = "a batch line is a single command without --config or --token";
+            }
+
+            var code = problem is null ? Execute(connection, words[0], flags, options, output, error) : 2;
+            if (code != 0)
+            {
+                error.WriteLine($"batch line {number} ({line.Trim()}): {problem ?? "failed"}; the lines after it were not run");
+                return code;
+            }
+        }
+
+        return 0;
     }
 
     private static int Create(KeyAdmin keys, Dictionary<string, string?> flags, BrokerOptions options, TextWriter output, TextWriter error)

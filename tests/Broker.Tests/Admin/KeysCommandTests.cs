@@ -45,6 +45,41 @@ public sealed class KeysCommandTests(BrokerFixture fixture) : BrokerTest(fixture
         Assert.Contains(list, l => l.StartsWith(id + "#2 ", StringComparison.Ordinal) && l.Contains("ENABLED") && l.Contains("ENCRYPT"));
     }
 
+    [Fact]
+    public void Batch_RunsEachLineOnOneLogin_AndStopsAtTheFirstFailure()
+    {
+        var id = "batch_" + Guid.NewGuid().ToString("N")[..8];
+        var (code, output, error) = BrokerFixture.RunKeysWithInput(ConfigFile, $"""
+            # comment and blank lines are skipped
+
+            create --label {id} --usage encrypt
+            create --label {id}_b --usage decrypt
+            disable --label {id}_b
+            disable --label never_made_{id}
+            create --label {id}_c
+            """, "batch");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"created {id} (ENCRYPT)", output);
+        Assert.Contains($"disabled {id}_b", output);
+        Assert.Contains("batch line 6 (disable --label never_made_", error);
+        var list = BrokerFixture.Keys(ConfigFile, "list").Split('\n');
+        Assert.Contains(list, l => l.StartsWith($"{id}_b ", StringComparison.Ordinal) && l.Contains("DISABLED") && l.Contains("DECRYPT"));
+        Assert.DoesNotContain(list, l => l.StartsWith($"{id}_c", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("list --token hsm-1")]
+    [InlineData("batch")]
+    [InlineData("create --label")]
+    public void Batch_LineThatIsNotASingleCommand_IsAUsageError(string line)
+    {
+        var (code, _, error) = BrokerFixture.RunKeysWithInput(ConfigFile, line, "batch");
+
+        Assert.Equal(2, code);
+        Assert.Contains("batch line 1", error);
+    }
+
     [Theory]
     [InlineData("create", "--label", "x", "--usage", "fly")]
     [InlineData("create", "--label", "bad id")]

@@ -84,11 +84,15 @@ public sealed class BrokerFixture : IAsyncLifetime
     }
 
     internal static (int Code, string Output, string Error) RunKeys(string configFile, params string[] args)
+        => RunKeysWithInput(configFile, "", args);
+
+    /// <summary>As <see cref="RunKeys"/>, with <paramref name="input"/> as the command's standard input.</summary>
+    internal static (int Code, string Output, string Error) RunKeysWithInput(string configFile, string input, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
         var commandLine = BrokerCommandLine.Parse(["keys", args[0], "--config", configFile, .. args[1..]]);
-        var code = KeysCommand.Run(commandLine, output, error);
+        var code = KeysCommand.Run(commandLine, new StringReader(input), output, error);
         return (code, output.ToString(), error.ToString());
     }
 
