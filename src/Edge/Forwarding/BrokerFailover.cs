@@ -90,7 +90,7 @@ internal sealed class BrokerFailover(RequestDelegate next, IOptions<EdgeOptions>
                 || (error.Error is ForwarderError.RequestBodyClient or ForwarderError.RequestBodyCanceled && IsConnectionFailure(error.Exception)))
             && !context.Response.HasStarted
             && context.Features.Get<XksExchange>() is not { ResponseWritten: true }
-            && !context.RequestAborted.IsCancellationRequested;
+            && !ForwardingErrors.ClientWentAway(context);
     }
 
     /// <summary>
