@@ -33,7 +33,7 @@ public sealed class LabLifecycleTests
 
         var broker = lab.Pid("broker");
         var edge = lab.Pid("edge");
-        Assert.Equal(0, await lab.StopAsync("INT"));
+        AssertExitedZero(lab, await lab.StopAsync("INT"));
         AssertStopped(lab, broker, edge);
     }
 
@@ -59,7 +59,7 @@ public sealed class LabLifecycleTests
             firstCredentials = Snapshot(first);
             var broker = first.Pid("broker");
             var edge = first.Pid("edge");
-            Assert.Equal(0, await first.StopAsync("TERM"));
+            AssertExitedZero(first, await first.StopAsync("TERM"));
             AssertStopped(first, broker, edge);
         }
 
@@ -68,13 +68,17 @@ public sealed class LabLifecycleTests
             Assert.Equal(firstCredentials, Snapshot(again));
             var response = await XksCurl.EncryptAsync(again, again.ConsoleFile("ks1-2"), "foo", "AAECAwQFBgc=");
             Assert.True(response.Status == 200, response.Raw);
-            Assert.Equal(0, await again.StopAsync("TERM"));
+            AssertExitedZero(again, await again.StopAsync("TERM"));
         }
 
         await using var reset = await LabProcess.StartAsync(state, port, mtls: false, "--reset");
         Assert.NotEqual(firstCredentials, Snapshot(reset));
         Assert.Equal(200, (await XksCurl.HealthAsync(reset, reset.ConsoleFile("ks2-1"))).Status);
     }
+
+    /// <summary>lab.sh's exit code after a signal, with its output when it is not 0 (a CI run once saw 2).</summary>
+    private static void AssertExitedZero(LabProcess lab, int exitCode) =>
+        Assert.True(exitCode == 0, $"lab.sh exited with {exitCode}:\n{lab.Output}");
 
     private static string Snapshot(LabProcess lab) =>
         string.Join("\n", lab.ConsoleFiles().Select(f => $"{f.Name} {f.AccessKeyId} {f.Secret}"));
