@@ -44,6 +44,12 @@ internal sealed class BrokerListenOptions
 
     /// <summary>Optional TCP listener (mutual TLS unless Insecure).</summary>
     public TcpListenOptions? Tcp { get; set; }
+
+    /// <summary>
+    /// After SIGTERM, how long the broker keeps answering while it tells the edges it is going
+    /// (reply header x-broker-draining, /healthz 503) before its listeners close; 0 = stop at once.
+    /// </summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 }
 
 internal sealed class TcpListenOptions

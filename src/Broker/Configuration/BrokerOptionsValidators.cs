@@ -6,6 +6,8 @@ namespace XksGrpc.Broker.Configuration;
 /// <summary>Listen settings: a transport, a valid socket mode, complete TLS settings, and the management listener.</summary>
 internal sealed class ListenOptionsValidator : IValidateOptions<BrokerOptions>
 {
+    public static readonly TimeSpan MaxDrainDelay = TimeSpan.FromSeconds(10);
+
     public ValidateOptionsResult Validate(string? name, BrokerOptions options)
     {
         var problems = new List<string>();
@@ -42,6 +44,11 @@ internal sealed class ListenOptionsValidator : IValidateOptions<BrokerOptions>
                     problems.Add("Broker:Listen:Tcp:AllowedClientSubjects: name at least one client certificate subject (CN), e.g. xks-edge.");
                 }
             }
+        }
+
+        if (listen.DrainDelay < TimeSpan.Zero || listen.DrainDelay > MaxDrainDelay)
+        {
+            problems.Add($"Broker:Listen:DrainDelay: {listen.DrainDelay} is outside 00:00:00-00:00:10 (the appliance's stop timeout is 15 s).");
         }
 
         options.Management.Check("Broker:Management", problems, listen.Tcp is { } t ? [("Broker:Listen:Tcp:Port", t.Port)] : []);

@@ -18,7 +18,7 @@ namespace XksGrpc.Broker;
 
 /// <summary>
 /// The broker as a web application: the XKS operations over gRPC (proto/xksgrpc/broker/v1) and
-/// <c>GET /healthz</c> for liveness. <see cref="Build"/> is public so tests can host it in-process.
+/// <c>GET /healthz</c> for liveness (503 while draining, <see cref="ShutdownDrain"/>). <see cref="Build"/> is public so tests can host it in-process.
 /// </summary>
 public static class BrokerApp
 {
@@ -94,8 +94,10 @@ public static class BrokerApp
             app.UseManagementEndpoint();
         }
 
+        var drain = app.Services.GetRequiredService<ShutdownDrain>();
+        app.Use(drain.MarkAsync);
         app.MapGrpcService<XksBrokerService>();
-        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/healthz", () => drain.IsDraining ? Results.Text("draining", statusCode: StatusCodes.Status503ServiceUnavailable) : Results.Text("ok"));
         return app;
     }
 }

@@ -54,6 +54,8 @@ internal static class BrokerServiceCollectionExtensions
         // Hosted services start in this order: tokens connected before the first health check.
         services.AddHostedService<HsmSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
+        services.AddSingleton<ShutdownDrain>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         return services;
     }
 

@@ -78,6 +78,9 @@ internal static partial class BrokerLog
     [LoggerMessage(405, LogLevel.Warning, "Connection on the Unix socket refused: peer credentials unavailable")]
     public static partial void PeerCredentialsUnavailable(ILogger logger);
 
+    [LoggerMessage(406, LogLevel.Information, "Shutting down: draining for {DelayMs} ms (calls still answered, marked x-broker-draining; /healthz 503), then the listeners close")]
+    public static partial void Draining(ILogger logger, double delayMs);
+
     [LoggerMessage(500, LogLevel.Information, "Keystore key lists reloaded: {Keystores} keystores, {Keys} key ids")]
     public static partial void KeystoresReloaded(ILogger logger, int keystores, int keys);
 

@@ -13,11 +13,15 @@ namespace XksGrpc.Edge.Forwarding;
 /// YARP's configuration, built in memory from Edge:Brokers: one POST route over every path
 /// (the XKS pipeline has already classified the request) to the cluster "brokers": HTTP/2 only,
 /// the per-request deadline as activity timeout, power-of-two-choices balancing, active
-/// (GET /healthz) and passive health checks, and HealthyOrPanic destination selection.
+/// (GET /healthz) and passive health checks (transport failure rate, and brokers that say they are
+/// shutting down: <see cref="BrokerPassiveHealth"/>), and HealthyOrPanic destination selection.
 /// </summary>
 internal sealed class BrokerProxyConfigProvider(IOptions<EdgeOptions> options, BrokerEndpoints endpoints) : IProxyConfigProvider
 {
     public const string RouteId = "xks";
+
+    /// <summary>How long a broker marked unhealthy by a passive signal stays out of load balancing.</summary>
+    public static readonly TimeSpan PassiveReactivationPeriod = TimeSpan.FromSeconds(5);
 
     private BrokerProxyConfig? _config;
 
@@ -50,8 +54,8 @@ internal sealed class BrokerProxyConfigProvider(IOptions<EdgeOptions> options, B
                 Passive = new PassiveHealthCheckConfig
                 {
                     Enabled = true,
-                    Policy = HealthCheckConstants.PassivePolicy.TransportFailureRate,
-                    ReactivationPeriod = TimeSpan.FromSeconds(5),
+                    Policy = BrokerPassiveHealth.PolicyName,
+                    ReactivationPeriod = PassiveReactivationPeriod,
                 },
             },
             HttpRequest = new ForwarderRequestConfig

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.Transforms;
 using XksGrpc.Edge.Authentication;
 using XksGrpc.Edge.Configuration;
@@ -102,6 +103,7 @@ internal static class EdgeServiceCollectionExtensions
         services.AddSingleton<BrokerLiveness>();
         services.AddHostedService<BrokerWarmup>();
         services.AddSingleton<GrpcTranslation>();
+        services.AddSingleton<IPassiveHealthCheckPolicy, BrokerPassiveHealth>();
         services.AddSingleton<IProxyConfigProvider, BrokerProxyConfigProvider>();
         services.AddSingleton<IForwarderHttpClientFactory, BrokerHttpClientFactory>();
         services.AddReverseProxy()
@@ -120,6 +122,7 @@ internal static class EdgeServiceCollectionExtensions
                 context.UseDefaultForwarders = false;
                 var translation = context.Services.GetRequiredService<GrpcTranslation>();
                 context.AddRequestTransform(translation.TransformRequestAsync);
+                context.AddResponseTransform(BrokerPassiveHealth.ObserveReplyAsync);
                 context.AddResponseTransform(translation.TransformResponseAsync);
             });
         return services;

@@ -55,6 +55,10 @@ internal static partial class EdgeLog
         Message = "Broker {Destination} failed before answering ({Reason}); retrying once on {Others} other broker(s)")]
     public static partial void BrokerFailover(ILogger logger, string destination, string reason, int others);
 
+    [LoggerMessage(EventId = 18, Level = LogLevel.Information, EventName = "BrokerDraining",
+        Message = "Broker {Destination} is shutting down (its reply said x-broker-draining): out of load balancing for {Seconds} s unless no other broker is healthy")]
+    public static partial void BrokerDraining(ILogger logger, string destination, double seconds);
+
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, EventName = "CertificateLoaded",
         Message = "Server certificate loaded: subject {Subject}, expires {NotAfter:O} ({DaysToExpiry} days)")]
     public static partial void CertificateLoaded(ILogger logger, string subject, DateTime notAfter, int daysToExpiry);

@@ -45,6 +45,9 @@ internal sealed class XksExchange(XksRoute route, long startTimestamp)
     /// <summary>Set once the edge has written the final response (success or spec error).</summary>
     public bool ResponseWritten { get; set; }
 
+    /// <summary>The broker's reply said it is shutting down (x-broker-draining).</summary>
+    public bool BrokerDraining { get; set; }
+
     /// <summary>The authorization rule that decided (issue 5), for the log and the audit record.</summary>
     public string? DecidingRule { get; set; }
 

@@ -46,7 +46,8 @@ internal sealed class BrokerHost : IAsyncDisposable
         var pinRelative = Path.GetRelativePath(directory, SoftHsmEnvironment.PinFile);
         var broker = new JsonObject
         {
-            ["Listen"] = new JsonObject { ["UnixSocket"] = "run/broker.sock", ["SocketMode"] = "0660" },
+            // No drain on stop (ShutdownDrain): every test stops its broker; ShutdownDrainTests set one.
+            ["Listen"] = new JsonObject { ["UnixSocket"] = "run/broker.sock", ["SocketMode"] = "0660", ["DrainDelay"] = "00:00:00" },
             ["Pkcs11"] = new JsonObject
             {
                 ["ModulePath"] = SoftHsmEnvironment.ModulePath,
@@ -95,9 +96,12 @@ internal sealed class BrokerHost : IAsyncDisposable
         return new BrokerHost(directory, app, logs, channel);
     }
 
-    public static GrpcChannel UnixChannel(string socketPath)
-    {
-        var handler = new SocketsHttpHandler
+    public static GrpcChannel UnixChannel(string socketPath) =>
+        GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = UnixHandler(socketPath) });
+
+    /// <summary>An HTTP/2 client handler whose every connection is the broker's Unix socket.</summary>
+    public static SocketsHttpHandler UnixHandler(string socketPath) =>
+        new()
         {
             ConnectCallback = async (_, cancellationToken) =>
             {
@@ -115,8 +119,6 @@ internal sealed class BrokerHost : IAsyncDisposable
             },
             EnableMultipleHttp2Connections = true,
         };
-        return GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = handler });
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -58,7 +58,8 @@ internal sealed class RealBroker : IAsyncDisposable
         {
             ["Broker"] = new JsonObject
             {
-                ["Listen"] = new JsonObject { ["UnixSocket"] = "run/broker.sock", ["SocketMode"] = "0660" },
+                // No drain on stop (the drills test it with real processes).
+                ["Listen"] = new JsonObject { ["UnixSocket"] = "run/broker.sock", ["SocketMode"] = "0660", ["DrainDelay"] = "00:00:00" },
                 ["Pkcs11"] = new JsonObject
                 {
                     ["ModulePath"] = ModulePath,
