@@ -87,7 +87,14 @@ Generated $out
 Next (see README, "Docker Compose"):
   docker compose build
   docker compose run --rm --entrypoint sh broker -c 'softhsm2-util --init-token --free --label xks-compose --so-pin "\$(cat /run/secrets/hsm_so_pin)" --pin "\$(cat /run/secrets/hsm_pin)"'
-  for k in foo:encrypt,decrypt encrypt_only_key:encrypt decrypt_only_key:decrypt impotent_key:sign,verify disabled_key:encrypt,decrypt xks-health:encrypt,decrypt; do docker compose run --rm broker keys create --config /etc/xksgrpc/broker/broker.json --label "\${k%%:*}" --usage "\${k#*:}"; done
-  docker compose run --rm broker keys disable --config /etc/xksgrpc/broker/broker.json --label disabled_key
+  docker compose run --rm -T broker keys batch --config /etc/xksgrpc/broker/broker.json <<'KEYS'
+create --label foo --usage encrypt,decrypt
+create --label encrypt_only_key --usage encrypt
+create --label decrypt_only_key --usage decrypt
+create --label impotent_key --usage sign,verify
+create --label disabled_key --usage encrypt,decrypt
+disable --label disabled_key
+create --label xks-health --usage encrypt,decrypt
+KEYS
   docker compose up -d
 INFO
