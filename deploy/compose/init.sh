@@ -87,14 +87,6 @@ Generated $out
 Next (see README, "Docker Compose"):
   docker compose build
   docker compose run --rm --entrypoint sh broker -c 'softhsm2-util --init-token --free --label xks-compose --so-pin "\$(cat /run/secrets/hsm_so_pin)" --pin "\$(cat /run/secrets/hsm_pin)"'
-  docker compose run --rm -T broker keys batch --config /etc/xksgrpc/broker/broker.json <<'KEYS'
-create --label foo --usage encrypt,decrypt
-create --label encrypt_only_key --usage encrypt
-create --label decrypt_only_key --usage decrypt
-create --label impotent_key --usage sign,verify
-create --label disabled_key --usage encrypt,decrypt
-disable --label disabled_key
-create --label xks-health --usage encrypt,decrypt
-KEYS
+  docker compose run --rm -T broker keys batch --config /etc/xksgrpc/broker/broker.json < deploy/demo-keys.batch
   docker compose up -d
 INFO
