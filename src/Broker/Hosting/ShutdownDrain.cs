@@ -4,13 +4,14 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using XksGrpc.Broker.Configuration;
 using XksGrpc.Broker.Logging;
+using XksGrpc.Protocol;
 
 namespace XksGrpc.Broker.Hosting;
 
 /// <summary>
 /// The first step of a graceful stop. On SIGTERM, before Kestrel stops, the broker drains for
 /// Broker:Listen:DrainDelay: it keeps answering every call, marks each reply with the header
-/// <see cref="Header"/> and answers <c>/healthz</c> with 503, so that an edge takes it out of its
+/// <see cref="BrokerHeaders.Draining"/> and answers <c>/healthz</c> with 503, so that an edge takes it out of its
 /// load balancing at its next reply and sends new calls to another broker. Then Kestrel stops as
 /// usual (GOAWAY, calls in flight completed, listeners closed). Without this step an edge kept
 /// sending calls to a broker whose listener was closing: under CPU contention some found neither an
@@ -18,9 +19,6 @@ namespace XksGrpc.Broker.Hosting;
 /// </summary>
 internal sealed class ShutdownDrain(IOptions<BrokerOptions> options, ILogger<ShutdownDrain> logger) : IHostedLifecycleService
 {
-    /// <summary>Response header of every reply sent while draining (value "1"); the edge reads it.</summary>
-    public const string Header = "x-broker-draining";
-
     private volatile bool _draining;
 
     public bool IsDraining => _draining;
@@ -51,7 +49,7 @@ internal sealed class ShutdownDrain(IOptions<BrokerOptions> options, ILogger<Shu
     {
         if (_draining)
         {
-            context.Response.Headers[Header] = "1";
+            context.Response.Headers[BrokerHeaders.Draining] = "1";
         }
 
         return next(context);

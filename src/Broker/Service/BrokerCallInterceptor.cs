@@ -6,6 +6,7 @@ using XksGrpc.Broker.Errors;
 using XksGrpc.Broker.Logging;
 using XksGrpc.Broker.Telemetry;
 using XksGrpc.Broker.V1;
+using XksGrpc.Protocol;
 
 namespace XksGrpc.Broker.Service;
 
@@ -17,8 +18,6 @@ namespace XksGrpc.Broker.Service;
 /// </summary>
 internal sealed class BrokerCallInterceptor(ILogger<BrokerCallInterceptor> logger, BrokerMetrics metrics) : Interceptor
 {
-    public const string KmsRequestIdHeader = "x-kms-request-id";
-
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -61,7 +60,7 @@ internal sealed class BrokerCallInterceptor(ILogger<BrokerCallInterceptor> logge
     /// <summary>The kmsRequestId: the x-kms-request-id header, else requestMetadata.kmsRequestId.</summary>
     public static string KmsRequestId(ServerCallContext context, RequestMetadata? metadata)
     {
-        var header = context.RequestHeaders.GetValue(KmsRequestIdHeader);
+        var header = context.RequestHeaders.GetValue(BrokerHeaders.KmsRequestId);
         return !string.IsNullOrEmpty(header) ? header : metadata?.KmsRequestId ?? "";
     }
 

@@ -6,13 +6,14 @@ using Yarp.ReverseProxy.Model;
 using Yarp.ReverseProxy.Transforms;
 using XksGrpc.Edge.Logging;
 using XksGrpc.Edge.Pipeline;
+using XksGrpc.Protocol;
 
 namespace XksGrpc.Edge.Forwarding;
 
 /// <summary>
 /// The cluster's passive health policy: YARP's transport failure rate, plus a broker that is shutting
 /// down taken out of load balancing at its first reply that says so. A broker marks its replies with
-/// <see cref="DrainingHeader"/> from SIGTERM until its listeners close (Broker:Listen:DrainDelay); the
+/// <see cref="BrokerHeaders.Draining"/> from SIGTERM until its listeners close (Broker:Listen:DrainDelay); the
 /// broker then stays unhealthy for the passive reactivation period, so new calls go to the other
 /// brokers while it finishes the calls it has. With no other healthy broker, YARP's HealthyOrPanic
 /// policy still uses it. (YARP's own policy marks a broker healthy again after every successful call,
@@ -23,9 +24,6 @@ internal sealed class BrokerPassiveHealth(IServiceProvider services, IDestinatio
 {
     public const string PolicyName = "XksBroker";
 
-    /// <summary>The broker's reply header (src/Broker/Hosting/ShutdownDrain.cs).</summary>
-    public const string DrainingHeader = "x-broker-draining";
-
     // Resolved on first use: it is one of the policies YARP resolves together with this one.
     private IPassiveHealthCheckPolicy? _failureRate;
 
@@ -35,7 +33,7 @@ internal sealed class BrokerPassiveHealth(IServiceProvider services, IDestinatio
     public static ValueTask ObserveReplyAsync(ResponseTransformContext context)
     {
         if (context.ProxyResponse is { } reply
-            && reply.Headers.NonValidated.Contains(DrainingHeader)
+            && reply.Headers.NonValidated.Contains(BrokerHeaders.Draining)
             && context.HttpContext.Features.Get<XksExchange>() is { } exchange)
         {
             exchange.BrokerDraining = true;

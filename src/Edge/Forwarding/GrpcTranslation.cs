@@ -14,6 +14,7 @@ using XksGrpc.Edge.Metrics;
 using XksGrpc.Edge.Pipeline;
 using XksGrpc.Edge.Routing;
 using XksGrpc.Edge.Validation;
+using XksGrpc.Protocol;
 
 namespace XksGrpc.Edge.Forwarding;
 
@@ -58,7 +59,7 @@ internal sealed class GrpcTranslation
         request.Headers.TryAddWithoutValidation("grpc-accept-encoding", "identity");
         if (exchange.Metadata is { } metadata)
         {
-            request.Headers.TryAddWithoutValidation("x-kms-request-id", HeaderSafe(metadata.KmsRequestId));
+            request.Headers.TryAddWithoutValidation(BrokerHeaders.KmsRequestId, HeaderSafe(metadata.KmsRequestId));
         }
 
         if (exchange.TraceParent is { } traceParent)

@@ -3,7 +3,6 @@ using System.Net;
 using System.Security.Cryptography;
 using Grpc.Core;
 using XksGrpc.Broker.Configuration;
-using XksGrpc.Broker.Hosting;
 using XksGrpc.Broker.Tests.Infrastructure;
 using static XksGrpc.Broker.Tests.Infrastructure.Requests;
 
@@ -16,6 +15,9 @@ namespace XksGrpc.Broker.Tests.Transport;
 [Collection(BrokerCollection.Name)]
 public sealed class ShutdownDrainTests(BrokerFixture fixture) : BrokerTest(fixture)
 {
+    /// <summary>The reply header of the edge-broker contract (proto/xksgrpc/broker/v1/broker.proto).</summary>
+    private const string Draining = "x-broker-draining";
+
     [Fact]
     public async Task Stop_DrainsFirst_CallsAreAnsweredAndMarked_HealthzIs503_ThenTheSocketCloses()
     {
@@ -27,7 +29,7 @@ public sealed class ShutdownDrainTests(BrokerFixture fixture) : BrokerTest(fixtu
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("http://broker/healthz")).StatusCode);
         using (var before = host.Client.EncryptAsync(Encrypt("foo", RandomNumberGenerator.GetBytes(32))))
         {
-            Assert.Null((await before.ResponseHeadersAsync).Get(ShutdownDrain.Header));
+            Assert.Null((await before.ResponseHeadersAsync).Get(Draining));
             await before;
         }
 
@@ -37,14 +39,14 @@ public sealed class ShutdownDrainTests(BrokerFixture fixture) : BrokerTest(fixtu
 
         // Draining: the same connection and new ones are still served; every reply says it.
         using var during = host.Client.EncryptAsync(Encrypt("foo", RandomNumberGenerator.GetBytes(32)));
-        Assert.Equal("1", (await during.ResponseHeadersAsync).GetValue(ShutdownDrain.Header));
+        Assert.Equal("1", (await during.ResponseHeadersAsync).GetValue(Draining));
         Assert.NotEmpty((await during).Ciphertext);
         using (var fresh = Http(host))
         {
             var healthz = await fresh.GetAsync("http://broker/healthz");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, healthz.StatusCode);
             Assert.Equal("draining", await healthz.Content.ReadAsStringAsync());
-            Assert.Equal("1", healthz.Headers.GetValues(ShutdownDrain.Header).Single());
+            Assert.Equal("1", healthz.Headers.GetValues(Draining).Single());
         }
 
         await stop.WaitAsync(TimeSpan.FromSeconds(20));

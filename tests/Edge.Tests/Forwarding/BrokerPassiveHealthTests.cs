@@ -83,7 +83,7 @@ public sealed class BrokerPassiveHealthTests
         var reply = new HttpResponseMessage(System.Net.HttpStatusCode.OK);
         if (draining)
         {
-            reply.Headers.TryAddWithoutValidation(BrokerPassiveHealth.DrainingHeader, "1");
+            reply.Headers.TryAddWithoutValidation("x-broker-draining", "1");
         }
 
         return new ResponseTransformContext { HttpContext = context, ProxyResponse = reply };
