@@ -19,7 +19,9 @@ if [[ -z ${XKS_LAB_SIGNALS_RESET:-} ]] && env --default-signal=INT true 2>/dev/n
     XKS_LAB_SIGNALS_RESET=1 exec env --default-signal=INT,TERM,HUP bash "${BASH_SOURCE[0]}" "$@"
 fi
 
-launched=$(date +%s%N)
+# Times in microseconds from the shell's own clock: no command substitution in this script runs
+# after its traps are set, where a signal could meet bash 5.2's parser bug (xks_read in lib/common.sh).
+launched=${EPOCHREALTIME//[!0-9]/}
 XKS_LOG_TAG=lab
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -130,14 +132,14 @@ fi
 # Ends a process left over by an earlier lab on this state (a lab.sh killed with SIGKILL),
 # after checking from its command line that it is one of ours.
 stop_leftover() {
-    local pidfile=$1 dll=$2 pid
+    local pidfile=$1 dll=$2 pid i
     [[ -f $pidfile ]] || return 0
-    pid=$(<"$pidfile")
+    xks_read pid "$pidfile" || pid=
     if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dll" \
         && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$state/"; then
         xks_log "stopping leftover $(basename "$dll" .dll) (pid $pid)"
         kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
@@ -224,13 +226,14 @@ JSON
 
 # The edge configuration is written at every start so XKS_LAB_PORT and XKS_LAB_MTLS take effect.
 write_edge_json() {
-    local ks c creds entries=() required=false
+    local ks c akid creds entries=() required=false
     ((mtls)) && required=true
     for ks in "${keystores[@]}"; do
         creds=()
         for c in "${credentials[@]}"; do
             [[ ${c%-*} == "$ks" ]] || continue
-            creds+=("{ \"AccessKeyId\": \"$(<"$secrets/$c.akid")\", \"SecretFile\": \"$secrets/$c.secret\" }")
+            xks_read akid "$secrets/$c.akid"
+            creds+=("{ \"AccessKeyId\": \"$akid\", \"SecretFile\": \"$secrets/$c.secret\" }")
         done
         entries+=("
       { \"Name\": \"$ks\", \"PathPrefix\": \"/$ks\",
@@ -282,10 +285,12 @@ objectstore.backend = file
 log.level = ERROR
 slots.removable = false
 CONF
-    write_secret "$secrets/so-pin" "$(rand_pin)"
-    write_secret "$secrets/pin" "$(rand_pin)"
+    local so_pin user_pin
+    so_pin=$(rand_pin) user_pin=$(rand_pin)
+    write_secret "$secrets/so-pin" "$so_pin"
+    write_secret "$secrets/pin" "$user_pin"
     softhsm2-util --init-token --free --label "$token_label" \
-        --so-pin "$(<"$secrets/so-pin")" --pin "$(<"$secrets/pin")" >"$logs/softhsm-init.log"
+        --so-pin "$so_pin" --pin "$user_pin" >"$logs/softhsm-init.log"
 
     make_tls
     write_credentials
@@ -301,6 +306,9 @@ CONF
 [[ -f $state/.complete ]] || create_state
 mkdir -p "$logs" "$(dirname "$socket")"
 chmod 700 "$(dirname "$socket")"
+# The supervision loop's clock: read -t on a pipe that never delivers is a sleep without a fork, and
+# a signal's trap runs at once. Opened here, before the traps are set (a process substitution).
+exec {tick}<> <(:)
 # The socket path may differ from the one the state was made with (the state moved): keep broker.json current.
 write_broker_json
 write_edge_json
@@ -324,13 +332,13 @@ alive() {
 # then stops them in order instead of racing their restart.
 start_broker() {
     rm -f "$socket"
-    setsid dotnet "$broker_dll" serve --config "$broker_json" </dev/null >>"$logs/broker.log" 2>&1 9>&- &
+    setsid dotnet "$broker_dll" serve --config "$broker_json" </dev/null >>"$logs/broker.log" 2>&1 9>&- {tick}>&- &
     broker_pid=$!
     printf '%s\n' "$broker_pid" >"$state/broker.pid"
 }
 
 start_edge() {
-    setsid dotnet "$edge_dll" serve --config "$edge_json" </dev/null >>"$logs/edge.log" 2>&1 9>&- &
+    setsid dotnet "$edge_dll" serve --config "$edge_json" </dev/null >>"$logs/edge.log" 2>&1 9>&- {tick}>&- &
     edge_pid=$!
     printf '%s\n' "$edge_pid" >"$state/edge.pid"
 }
@@ -341,9 +349,7 @@ curl_tls=(--cacert "$tls/ca.pem")
 # The broker is up once its socket answers HTTP/2 (GET /healthz is 200 while it serves).
 broker_ready() {
     [[ -S $socket ]] || return 1
-    local code
-    code=$(curl -s -o /dev/null --max-time 2 --unix-socket "$socket" --http2-prior-knowledge -w '%{http_code}' http://broker/healthz) || true
-    [[ $code != 000 && -n $code ]]
+    curl -s -o /dev/null --max-time 2 --unix-socket "$socket" --http2-prior-knowledge -w '%{http_code}' http://broker/healthz | grep -q '^[1-5]'
 }
 edge_ready() { curl -s -o /dev/null --max-time 2 "${curl_tls[@]}" -w '%{http_code}' "https://localhost:$port/ping" | grep -q '^200$'; }
 
@@ -363,12 +369,12 @@ wait_for() {
 }
 
 stop_all() {
-    local pid
+    local pid i
     # The edge first, so it drains in-flight requests while the broker still answers.
     for pid in "$edge_pid" "$broker_pid"; do
         alive "$pid" || continue
         kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+        for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
         if alive "$pid"; then
             xks_log "pid $pid ignored SIGTERM for 10 s: killing it"
             kill -KILL "$pid" 2>/dev/null || true
@@ -392,7 +398,7 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 0' INT TERM HUP
 
-start=$(date +%s%N)
+start=${EPOCHREALTIME//[!0-9]/}
 start_broker
 wait_for broker "$broker_pid" broker_ready "$logs/broker.log"
 start_edge
@@ -403,7 +409,8 @@ wait_for edge "$edge_pid" edge_ready "$logs/edge.log"
 # every error path (edge-only refusals, a broker error detail, HSM failures). A first error reply once
 # took longer than the edge's 200 ms broker deadline (503). Results are ignored.
 warm_up() {
-    local akid secret url="https://localhost:$port/ks1/kms/xks/v1" md enc field ct iv tag ctmd step path body
+    local akid secret url="https://localhost:$port/ks1/kms/xks/v1" md enc="" ct="" iv="" tag="" ctmd="" step path body
+    local reply="${socket%/*}/warm-up-reply.json"
     # Alongside, XKS_LAB_WARM_UP_SECONDS of mixed load (32 keep-alive connections) from the project's
     # load generator, so the hot paths are optimised code before "ready": sent KMS's full 1800
     # requests/s at once, a fresh lab still running tier-0 code queued requests for seconds (README,
@@ -413,7 +420,7 @@ warm_up() {
     # 10 s of launch.
     local load_ms
     if [[ $warm_up_seconds == auto ]]; then
-        load_ms=$((7500 - ($(date +%s%N) - launched) / 1000000))
+        load_ms=$((7500 - (${EPOCHREALTIME//[!0-9]/} - launched) / 1000))
         ((load_ms <= 2000)) || load_ms=2000
         ((load_ms >= 1000)) || load_ms=1000
     else
@@ -428,7 +435,8 @@ warm_up() {
     elif ((load_ms > 0)); then
         xks_log "no warm-up load: $bench_dll is not built"
     fi
-    akid=$(<"$secrets/ks1-1.akid") secret=$(<"$secrets/ks1-1.secret")
+    xks_read akid "$secrets/ks1-1.akid"
+    xks_read secret "$secrets/ks1-1.secret"
     md='"awsPrincipalArn":"arn:aws:iam::123456789012:user/lab","kmsKeyArn":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","kmsRequestId":"lab-warm-up"'
     # warm_call PATH BODY [CURL ARGS]: prints the response body.
     warm_call() {
@@ -437,9 +445,13 @@ warm_up() {
     }
     warm_call health '{"requestMetadata":{"kmsOperation":"KmsHealthCheck","kmsRequestId":"lab-warm-up"}}' >/dev/null
     warm_call keys/foo/metadata "{\"requestMetadata\":{$md,\"kmsOperation\":\"DescribeKey\"}}" >/dev/null
-    enc=$(warm_call keys/foo/encrypt "{\"requestMetadata\":{$md,\"kmsOperation\":\"Encrypt\"},\"plaintext\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"encryptionAlgorithm\":\"AES_GCM\",\"ciphertextDataIntegrityValueAlgorithm\":\"SHA_256\"}")
-    field() { printf '%s' "$enc" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
-    ct=$(field ciphertext) iv=$(field initializationVector) tag=$(field authenticationTag) ctmd=$(field ciphertextMetadata)
+    warm_call keys/foo/encrypt "{\"requestMetadata\":{$md,\"kmsOperation\":\"Encrypt\"},\"plaintext\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"encryptionAlgorithm\":\"AES_GCM\",\"ciphertextDataIntegrityValueAlgorithm\":\"SHA_256\"}" >"$reply"
+    xks_read enc "$reply" || true
+    rm -f "$reply"
+    [[ $enc =~ \"ciphertext\":\"([^\"]*)\" ]] && ct=${BASH_REMATCH[1]}
+    [[ $enc =~ \"initializationVector\":\"([^\"]*)\" ]] && iv=${BASH_REMATCH[1]}
+    [[ $enc =~ \"authenticationTag\":\"([^\"]*)\" ]] && tag=${BASH_REMATCH[1]}
+    [[ $enc =~ \"ciphertextMetadata\":\"([^\"]*)\" ]] && ctmd=${BASH_REMATCH[1]}
     for step in decrypt bad-tag; do
         [[ $step == bad-tag ]] && tag=AAAAAAAAAAAAAAAAAAAAAA==
         warm_call keys/foo/decrypt "{\"requestMetadata\":{$md,\"kmsOperation\":\"Decrypt\"},\"ciphertext\":\"$ct\",\"ciphertextMetadata\":\"$ctmd\",\"initializationVector\":\"$iv\",\"authenticationTag\":\"$tag\",\"encryptionAlgorithm\":\"AES_GCM\"}" >/dev/null
@@ -458,21 +470,24 @@ warm_up() {
     warm_load_pid=0
 }
 warm_up
-elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+elapsed_ms=$(((${EPOCHREALTIME//[!0-9]/} - start) / 1000))
 
 # Ready-to-paste examples with the first credential of ks1.
-akid=$(<"$secrets/ks1-1.akid") secret=$(<"$secrets/ks1-1.secret")
-curl_extra="--cacert $tls/ca.pem"
-((mtls)) && curl_extra+=" --cert $tls/client.pem --key $tls/client.key"
+xks_read akid "$secrets/ks1-1.akid"
+xks_read secret "$secrets/ks1-1.secret"
+curl_extra="--cacert $tls/ca.pem" client_cert=no edge_metrics="edge off" broker_metrics="broker off"
+((mtls)) && curl_extra+=" --cert $tls/client.pem --key $tls/client.key" client_cert=yes
+((edge_metrics_port)) && edge_metrics="edge http://127.0.0.1:$edge_metrics_port/metrics"
+((broker_metrics_port)) && broker_metrics="broker http://127.0.0.1:$broker_metrics_port/metrics"
 cat <<INFO
 
 XKS proxy lab (state: $state)
-  endpoint      https://localhost:$port   (client certificate required: $([[ $mtls == 1 ]] && echo yes || echo no))
+  endpoint      https://localhost:$port   (client certificate required: $client_cert)
   keystores     /ks1/kms/xks/v1 (2 credentials), /ks2/kms/xks/v1 (1 credential)
   KMS console   $kms/*.json
   keys          ${demo_keys[*]}
   logs          $logs/
-  metrics       $( ((edge_metrics_port)) && echo "edge http://127.0.0.1:$edge_metrics_port/metrics" || echo "edge off"), $( ((broker_metrics_port)) && echo "broker http://127.0.0.1:$broker_metrics_port/metrics" || echo "broker off")
+  metrics       $edge_metrics, $broker_metrics
   pids          broker $broker_pid, edge $edge_pid
 
 Encrypt with foo:
@@ -491,23 +506,21 @@ restart() {
     local name=$1 pid=$2 started=$3 rc=0
     wait "$pid" 2>/dev/null || rc=$?
     xks_log "$name (pid $pid) exited with status $rc: restarting"
-    if (($(date +%s) - started < 5)); then sleep 1; fi
+    if ((EPOCHSECONDS - started < 5)); then sleep 1; fi
 }
-broker_started=$(date +%s) edge_started=$broker_started
-exec {tick}<> <(:)
+broker_started=$EPOCHSECONDS edge_started=$EPOCHSECONDS
 while :; do
     if ! alive "$broker_pid"; then
         restart broker "$broker_pid" "$broker_started"
         start_broker
-        broker_started=$(date +%s)
+        broker_started=$EPOCHSECONDS
         xks_log "broker restarted (pid $broker_pid)"
     fi
     if ! alive "$edge_pid"; then
         restart edge "$edge_pid" "$edge_started"
         start_edge
-        edge_started=$(date +%s)
+        edge_started=$EPOCHSECONDS
         xks_log "edge restarted (pid $edge_pid)"
     fi
-    # read -t on a pipe that never delivers is a sleep without a fork, and a signal's trap runs at once.
     read -r -t 0.25 -u "$tick" _ || true
 done

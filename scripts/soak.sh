@@ -57,7 +57,7 @@ ready || { echo "soak.sh: the lab did not become ready" >&2; exit 1; }
 # sample NAME: "pid rss_kb threads fds" of the program whose pid file is NAME.pid
 sample() {
     local pid
-    pid=$(<"$state/$1.pid")
+    xks_read pid "$state/$1.pid"
     printf '%s %s %s %s\n' "$pid" "$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")" "$(awk '/^Threads/{print $2}' "/proc/$pid/status")" "$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)"
 }
 

@@ -12,7 +12,7 @@ namespace XksGrpc.Deploy.Tests.Lab;
 /// </summary>
 internal sealed class LabProcess : IAsyncDisposable
 {
-    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(4); // first run on a cold machine builds
+    internal static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(4); // first run on a cold machine builds
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Process _process;
@@ -70,6 +70,24 @@ internal sealed class LabProcess : IAsyncDisposable
     /// <summary>As above, with extra environment variables for lab.sh and the programs it starts.</summary>
     public static async Task<LabProcess> StartAsync(string state, int port, bool mtls, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
+        var lab = Launch(state, port, mtls, environment, args);
+        try
+        {
+            await lab._ready.Task.WaitAsync(ReadyTimeout);
+        }
+        catch (Exception e)
+        {
+            var output = lab.Output;
+            await lab.DisposeAsync();
+            throw new Xunit.Sdk.XunitException($"lab.sh did not reach ready: {e.Message}\n{output}");
+        }
+
+        return lab;
+    }
+
+    /// <summary>Starts lab.sh without waiting for "ready" (a test that stops it during its start-up).</summary>
+    public static LabProcess Launch(string state, int port, bool mtls, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
         var psi = new ProcessStartInfo("bash")
         {
             WorkingDirectory = RepositoryRoot.FullPath,
@@ -102,18 +120,6 @@ internal sealed class LabProcess : IAsyncDisposable
         lab._process.Start();
         lab._process.BeginOutputReadLine();
         lab._process.BeginErrorReadLine();
-
-        try
-        {
-            await lab._ready.Task.WaitAsync(ReadyTimeout);
-        }
-        catch (Exception e)
-        {
-            var output = lab.Output;
-            await lab.DisposeAsync();
-            throw new Xunit.Sdk.XunitException($"lab.sh did not reach ready: {e.Message}\n{output}");
-        }
-
         return lab;
     }
 
