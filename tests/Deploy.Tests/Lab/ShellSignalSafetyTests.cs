@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace XksGrpc.Deploy.Tests.Lab;
@@ -28,8 +27,9 @@ public sealed partial class ShellSignalSafetyTests
     {
         // Everything that can run after the trap (the processes, the supervision, the warm-up and the
         // functions they call) is in the last section of lab.sh, which starts before the trap is set.
-        var lines = Code(File.ReadAllLines(RepositoryRoot.File("scripts/lab.sh"))).ToList();
-        var section = File.ReadAllLines(RepositoryRoot.File("scripts/lab.sh")).ToList().FindIndex(l => l == "# Processes and supervision") + 1;
+        var script = File.ReadAllLines(RepositoryRoot.File("scripts/lab.sh"));
+        var lines = Code(script).ToList();
+        var section = Array.IndexOf(script, "# Processes and supervision") + 1;
         var trap = lines.Find(l => l.Text == "trap 'exit 0' INT TERM HUP");
         Assert.True(section > 0, "lab.sh has no '# Processes and supervision' section");
         Assert.True(trap is not null && trap.Number > section, "lab.sh sets its INT/TERM/HUP trap outside that section");
@@ -79,21 +79,8 @@ public sealed partial class ShellSignalSafetyTests
 
     private static async Task<(int ExitCode, string Output)> RunBashAsync(string script, string argument)
     {
-        var psi = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add($"set -euo pipefail; source \"$0\"; {script}");
-        psi.ArgumentList.Add(RepositoryRoot.File("scripts/lib/common.sh"));
-        psi.ArgumentList.Add(argument);
-        using var process = Process.Start(psi)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return (process.ExitCode, output);
+        var result = await Shell.RunAsync("bash", "-c", $"set -euo pipefail; source \"$0\"; {script}", RepositoryRoot.File("scripts/lib/common.sh"), argument);
+        return (result.ExitCode, result.StdOut);
     }
 
     private sealed record Line(int Number, string Text);
