@@ -409,7 +409,7 @@ wait_for edge "$edge_pid" edge_ready "$logs/edge.log"
 # every error path (edge-only refusals, a broker error detail, HSM failures). A first error reply once
 # took longer than the edge's 200 ms broker deadline (503). Results are ignored.
 warm_up() {
-    local akid secret url="https://localhost:$port/ks1/kms/xks/v1" md enc="" ct="" iv="" tag="" ctmd="" step path body
+    local url="https://localhost:$port/ks1/kms/xks/v1" md enc="" ct="" iv="" tag="" ctmd="" step path body
     local reply="${socket%/*}/warm-up-reply.json"
     # Alongside, XKS_LAB_WARM_UP_SECONDS of mixed load (32 keep-alive connections) from the project's
     # load generator, so the hot paths are optimised code before "ready": sent KMS's full 1800
@@ -435,8 +435,6 @@ warm_up() {
     elif ((load_ms > 0)); then
         xks_log "no warm-up load: $bench_dll is not built"
     fi
-    xks_read akid "$secrets/ks1-1.akid"
-    xks_read secret "$secrets/ks1-1.secret"
     md='"awsPrincipalArn":"arn:aws:iam::123456789012:user/lab","kmsKeyArn":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab","kmsRequestId":"lab-warm-up"'
     # warm_call PATH BODY [CURL ARGS]: prints the response body.
     warm_call() {
@@ -469,12 +467,13 @@ warm_up() {
     if ((warm_load_pid)) && ! wait "$warm_load_pid"; then xks_log "warm-up load failed (ignored)"; fi
     warm_load_pid=0
 }
+# The first credential of ks1: the warm-up's calls and the ready-to-paste examples below.
+xks_read akid "$secrets/ks1-1.akid"
+xks_read secret "$secrets/ks1-1.secret"
 warm_up
 elapsed_ms=$(((${EPOCHREALTIME//[!0-9]/} - start) / 1000))
 
 # Ready-to-paste examples with the first credential of ks1.
-xks_read akid "$secrets/ks1-1.akid"
-xks_read secret "$secrets/ks1-1.secret"
 curl_extra="--cacert $tls/ca.pem" client_cert=no edge_metrics="edge off" broker_metrics="broker off"
 ((mtls)) && curl_extra+=" --cert $tls/client.pem --key $tls/client.key" client_cert=yes
 ((edge_metrics_port)) && edge_metrics="edge http://127.0.0.1:$edge_metrics_port/metrics"
